@@ -1,0 +1,46 @@
+# The two commands: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DEV_SETTINGS := mailsite.settings.dev
+
+.PHONY: run test install lint format migrate seed bench clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	mkdir -p var
+	DJANGO_SETTINGS_MODULE=$(DEV_SETTINGS) $(PY) manage.py migrate --noinput
+	DJANGO_SETTINGS_MODULE=$(DEV_SETTINGS) $(PY) manage.py seed_demo
+	@echo
+	@echo "  Mailsite:          http://127.0.0.1:8000/"
+	@echo "  Wagtail admin:     http://127.0.0.1:8000/cms/"
+	@echo "  Mail sink:         smtp://127.0.0.1:8025 (saved under var/mail/)"
+	@echo "  Ctrl-C stops everything."
+	@echo
+	DJANGO_SETTINGS_MODULE=$(DEV_SETTINGS) PYTHONUNBUFFERED=1 $(VENV)/bin/honcho start -f Procfile
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: lint
+	DJANGO_SETTINGS_MODULE=mailsite.settings.test $(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(PY) bench/dispatch.py
+	$(PY) bench/pages.py
+
+clean:
+	rm -rf $(VENV) var staticfiles test-artifacts

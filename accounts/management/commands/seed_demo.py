@@ -1,0 +1,16 @@
+from importlib import import_module
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+# Each app seeds its own demo content; order matters (users first).
+DEMO_SEEDERS = ["accounts.demo"]
+
+
+class Command(BaseCommand):
+    help = "Create demo users and content. Safe to run again: nothing is doubled."
+
+    def handle(self, *args, **options):
+        for name in DEMO_SEEDERS:
+            with transaction.atomic():
+                import_module(name).seed(stdout=self.stdout)

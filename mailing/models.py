@@ -1,0 +1,325 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+
+MAX_BODY_LENGTH = 200_000
+
+
+class Client(models.Model):
+    """A recipient in a customer's address book.
+
+    The e-mail address is stored normalised (lower case, trimmed) and is
+    unique per owner. `unsubscribed_at` is set when the recipient follows the
+    unsubscribe link of one of the owner's mailings; later runs skip them.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="clients"
+    )
+    email = models.EmailField("e-mail address")
+    full_name = models.CharField(max_length=200, blank=True)
+    comment = models.TextField(blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "email"], name="client_unique_owner_email"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "full_name"], name="client_owner_name_idx"),
+            models.Index(fields=["email"], name="client_email_idx"),
+        ]
+
+    def __str__(self):
+        if self.full_name:
+            return f"{self.full_name} <{self.email}>"
+        return self.email
+
+    def save(self, *args, **kwargs):
+        self.email = normalize_email(self.email)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("mailing:client_detail", args=[self.pk])
+
+
+class Message(models.Model):
+    """The content of a mailing: a subject and a plain-text body.
+
+    `html_body` is an optional HTML alternative. Both the subject and the
+    bodies may hold placeholders such as `{{ full_name }}` and `{{ email }}`,
+    rendered per client when a delivery is sent.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="messages"
+    )
+    subject = models.CharField(max_length=255)
+    body = models.TextField()
+    html_body = models.TextField("HTML body", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="message_owner_idx"),
+        ]
+
+    def __str__(self):
+        return self.subject
+
+    def get_absolute_url(self):
+        return reverse("mailing:message_detail", args=[self.pk])
+
+
+class Mailing(models.Model):
+    """A message sent to chosen clients once or on a schedule.
+
+    Occurrences fall between `start_at` and `end_at` at the given
+    periodicity; `next_run_at` is the next one not yet planned (null when
+    there is none left). `status` follows created -> running -> finished.
+    `is_active` is a manager's switch and `is_paused` the owner's: either one
+    off stops sending until it is turned back on.
+    """
+
+    class Periodicity(models.TextChoices):
+        ONCE = "once", "Once"
+        DAILY = "daily", "Daily"
+        WEEKLY = "weekly", "Weekly"
+        MONTHLY = "monthly", "Monthly"
+
+    class Status(models.TextChoices):
+        CREATED = "created", "Created"
+        RUNNING = "running", "Running"
+        FINISHED = "finished", "Finished"
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mailings"
+    )
+    message = models.ForeignKey(
+        Message, on_delete=models.PROTECT, related_name="mailings"
+    )
+    clients = models.ManyToManyField(Client, related_name="mailings", blank=True)
+    start_at = models.DateTimeField()
+    end_at = models.DateTimeField()
+    periodicity = models.CharField(
+        max_length=10, choices=Periodicity.choices, default=Periodicity.ONCE
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.CREATED
+    )
+    is_active = models.BooleanField(
+        "enabled",
+        default=True,
+        help_text="A manager's switch: a disabled mailing never sends.",
+    )
+    is_paused = models.BooleanField(
+        "paused", default=False, help_text="The owner's pause button."
+    )
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_at__gt=F("start_at")),
+                name="mailing_end_after_start",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "status"], name="mailing_owner_status_idx"),
+            models.Index(
+                fields=["next_run_at"],
+                name="mailing_due_idx",
+                condition=Q(is_active=True, is_paused=False) & ~Q(status="finished"),
+            ),
+        ]
+        permissions = [
+            ("view_all_mailings", "Can view every mailing and its delivery log"),
+            ("disable_mailing", "Can disable and re-enable mailings"),
+        ]
+
+    def __str__(self):
+        return f"{self.message.subject} ({self.get_periodicity_display().lower()})"
+
+    def get_absolute_url(self):
+        return reverse("mailing:mailing_detail", args=[self.pk])
+
+
+class Run(models.Model):
+    """One occurrence of a mailing, unique per (mailing, scheduled_for).
+
+    Its counts derive from its deliveries. `paused_until` is set by the
+    circuit breaker when the mail server keeps failing: dispatchers leave the
+    run alone until then.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Sending"
+        FINISHED = "finished", "Finished"
+
+    mailing = models.ForeignKey(Mailing, on_delete=models.CASCADE, related_name="runs")
+    scheduled_for = models.DateTimeField()
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    paused_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-scheduled_for", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mailing", "scheduled_for"], name="run_unique_occurrence"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["status"],
+                name="run_open_idx",
+                condition=~Q(status="finished"),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.mailing} @ {self.scheduled_for:%Y-%m-%d %H:%M}"
+
+
+class Delivery(models.Model):
+    """The delivery log: one message to one client in one run.
+
+    Status runs pending -> sending -> sent, or -> deferred (a temporary
+    failure, retried at `next_attempt_at`) and finally sent or failed.
+    `server_response` holds the mail server's last reply or the error text;
+    every attempt is also kept as a `DeliveryAttempt`. A row in `sending`
+    whose `lease_expires_at` has passed belongs to a crashed dispatcher and
+    is claimed again.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        DEFERRED = "deferred", "Deferred"
+        FAILED = "failed", "Failed"
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="deliveries")
+    client = models.ForeignKey(
+        Client, on_delete=models.SET_NULL, null=True, related_name="deliveries"
+    )
+    email = models.EmailField("e-mail address")
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    server_response = models.TextField(blank=True)
+    message_id = models.CharField("Message-ID", max_length=255, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "client"], name="delivery_unique_run_client"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["run", "status"], name="delivery_run_status_idx"),
+            models.Index(
+                fields=["run", "next_attempt_at"],
+                name="delivery_due_idx",
+                condition=Q(status__in=["pending", "deferred", "sending"]),
+            ),
+            models.Index(
+                fields=["status", "last_attempt_at"], name="delivery_status_time_idx"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.email}: {self.get_status_display()}"
+
+
+class DeliveryAttempt(models.Model):
+    """One SMTP attempt of a delivery, with the server's reply or the error."""
+
+    class Outcome(models.TextChoices):
+        SENT = "sent", "Sent"
+        DEFERRED = "deferred", "Deferred"
+        FAILED = "failed", "Failed"
+
+    delivery = models.ForeignKey(
+        Delivery, on_delete=models.CASCADE, related_name="attempt_log"
+    )
+    number = models.PositiveIntegerField()
+    attempted_at = models.DateTimeField()
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    reply_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    server_response = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["delivery", "number"]
+
+    def __str__(self):
+        return f"#{self.number} {self.get_outcome_display()}: {self.server_response}"
+
+
+class ModerationEvent(models.Model):
+    """A manager's action on a user or a mailing: who, what, when."""
+
+    class Action(models.TextChoices):
+        BLOCK_USER = "block_user", "Blocked user"
+        UNBLOCK_USER = "unblock_user", "Unblocked user"
+        DISABLE_MAILING = "disable_mailing", "Disabled mailing"
+        ENABLE_MAILING = "enable_mailing", "Enabled mailing"
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="moderation_actions",
+    )
+    action = models.CharField(max_length=20, choices=Action.choices)
+    target_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="moderation_events",
+    )
+    target_mailing = models.ForeignKey(
+        Mailing,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="moderation_events",
+    )
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        target = self.target_user or self.target_mailing
+        return f"{self.actor} {self.get_action_display().lower()} {target}"
+
+
+def normalize_email(email: str) -> str:
+    """The form in which an address is stored and compared: trimmed, lower."""
+    return (email or "").strip().lower()
