@@ -12,6 +12,7 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     path("accounts/", include("allauth.urls")),
     path("app/", include("mailing.urls")),
+    path("m/", include("mailing.public_urls")),
     path("sitemap.xml", sitemap, name="sitemap"),
     path("", include("blog.urls")),
 ]
