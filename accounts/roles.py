@@ -1,7 +1,43 @@
-"""The roles of Mailsite, as groups; the data migration creates them."""
+"""The roles of Mailsite, as groups; migration 0002_roles creates them.
+
+A customer is any verified user in neither group. The permissions each group
+holds are listed here so that the migration, the demo data and the tests
+share one source of truth.
+"""
 
 MANAGERS = "Managers"
 CONTENT_MANAGERS = "Content managers"
+
+# (app_label, codename) pairs held through Group.permissions.
+MANAGER_PERMISSIONS = [
+    ("wagtailadmin", "access_admin"),
+    ("mailing", "view_all_mailings"),
+    ("mailing", "disable_mailing"),
+    ("accounts", "block_user"),
+    ("accounts", "view_user"),
+    ("mailing", "view_client"),
+    ("mailing", "view_message"),
+    ("mailing", "view_mailing"),
+    ("mailing", "view_run"),
+    ("mailing", "view_delivery"),
+    ("mailing", "view_deliveryattempt"),
+    ("mailing", "view_moderationevent"),
+]
+
+# Wagtail checks image and document permissions per collection, so these are
+# granted on the root collection as well as on the group itself.
+CONTENT_MANAGER_COLLECTION_PERMISSIONS = [
+    ("wagtailimages", "add_image"),
+    ("wagtailimages", "change_image"),
+    ("wagtailimages", "choose_image"),
+    ("wagtaildocs", "add_document"),
+    ("wagtaildocs", "change_document"),
+    ("wagtaildocs", "choose_document"),
+]
+CONTENT_MANAGER_PERMISSIONS = [
+    ("wagtailadmin", "access_admin"),
+    *CONTENT_MANAGER_COLLECTION_PERMISSIONS,
+]
 
 
 def is_manager(user) -> bool:
@@ -14,3 +50,8 @@ def is_content_manager(user) -> bool:
     return user.is_authenticated and (
         user.is_superuser or user.groups.filter(name=CONTENT_MANAGERS).exists()
     )
+
+
+def can_access_cms(user) -> bool:
+    """Whether the Wagtail admin at /cms/ is open to this user."""
+    return user.is_authenticated and user.has_perm("wagtailadmin.access_admin")
