@@ -6,6 +6,48 @@ import pytest
 
 from mailsite.smtp_sink import SMTPSink
 
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = os.path.join(os.path.dirname(__file__), "test-artifacts")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _real_services_in_ci(request):
+    """In CI the suite runs against real PostgreSQL and Redis, or not at all.
+
+    A developer without them gets SQLite and local memory; CI must never
+    quietly fall back, so there a wrong engine or a silent service fails.
+    """
+    if not IN_CI:
+        return
+    from django.conf import settings
+    from django.db import connection
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    cache_backend = settings.CACHES["default"]["BACKEND"]
+    assert engine == "django.db.backends.postgresql", f"CI database is {engine}"
+    assert cache_backend == "django_redis.cache.RedisCache", (
+        f"CI cache is {cache_backend}"
+    )
+    request.getfixturevalue("django_db_setup")
+    blocker = request.getfixturevalue("django_db_blocker")
+    with blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        assert cursor.fetchone() == (1,)
+    from django_redis import get_redis_connection
+
+    assert get_redis_connection("default").ping(), "Redis does not answer"
+    assert os.path.exists(CHROMIUM), f"Chromium is missing at {CHROMIUM}"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate limits and cached figures live in the cache; no test sees another's."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
 
 @pytest.fixture
 def smtp_sink(settings):
@@ -29,11 +71,6 @@ def pytest_report_header(config):
         f"cache: {settings.CACHES['default']['BACKEND']}, "
         f"CI={os.environ.get('CI', '')}"
     )
-
-
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = os.path.join(os.path.dirname(__file__), "test-artifacts")
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 def missing(what: str):
@@ -104,3 +141,66 @@ def screenshot(page, request):
         return path
 
     return take
+
+
+# Users, one per role. Their e-mail address is verified (allauth's
+# EmailAddress), so they can log in through the real login page.
+PASSWORD = "correct-horse-battery-9"
+
+
+@pytest.fixture
+def make_user(db):
+    """Create a user: `make_user("a@example.com", group=roles.MANAGERS)`."""
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    def make(
+        email="someone@example.com",
+        *,
+        password=PASSWORD,
+        group=None,
+        superuser=False,
+        verified=True,
+        is_active=True,
+    ):
+        User = get_user_model()
+        if superuser:
+            user = User.objects.create_superuser(email=email, password=password)
+        else:
+            user = User.objects.create_user(email=email, password=password)
+        if not is_active:
+            user.is_active = False
+            user.save(update_fields=["is_active"])
+        if group:
+            user.groups.add(Group.objects.get(name=group))
+        EmailAddress.objects.create(
+            user=user, email=user.email, verified=verified, primary=True
+        )
+        return user
+
+    return make
+
+
+@pytest.fixture
+def customer(make_user):
+    return make_user("customer@example.com")
+
+
+@pytest.fixture
+def manager(make_user):
+    from accounts.roles import MANAGERS
+
+    return make_user("manager@example.com", group=MANAGERS)
+
+
+@pytest.fixture
+def content_manager(make_user):
+    from accounts.roles import CONTENT_MANAGERS
+
+    return make_user("editor@example.com", group=CONTENT_MANAGERS)
+
+
+@pytest.fixture
+def superuser(make_user):
+    return make_user("admin@example.com", superuser=True)

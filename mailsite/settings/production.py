@@ -9,9 +9,15 @@ if env.bool("DEBUG", default=False):
     raise ImproperlyConfigured("DEBUG must be off in production.")
 DEBUG = False
 
-if not SECRET_KEY or len(SECRET_KEY) < 50 or SECRET_KEY.startswith("dev-only"):
+# The same bar as Django's own deploy check: long, varied, not a known value.
+if (
+    len(SECRET_KEY) < 50
+    or len(set(SECRET_KEY)) < 5
+    or SECRET_KEY.startswith(("dev-only", "django-insecure", "test-only"))
+):
     raise ImproperlyConfigured(
-        "SECRET_KEY must be set to a random value of at least 50 characters."
+        "SECRET_KEY must be set to a random value of at least 50 characters "
+        "(for example: python -c 'import secrets; print(secrets.token_urlsafe(60))')."
     )
 
 # Behind a proxy that terminates TLS, set SECURE_PROXY=on: the proxy's
