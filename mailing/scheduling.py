@@ -1,10 +1,89 @@
-"""When a mailing's occurrences fall (the send engine issue completes this)."""
+"""When a mailing's occurrences fall.
 
-from datetime import datetime
+Occurrences are computed in the configured time zone (`settings.TIME_ZONE`)
+so that a daily 09:00 mailing stays at 09:00 local time across a DST change.
+A monthly mailing keeps the day of month of `start_at`, clamped to the last
+day of shorter months: 31 Jan, 28/29 Feb, 31 Mar (always counted from
+`start_at`, never from the previous clamped date).
+
+A missed occurrence (the service was down) collapses: `next_run_at_for`
+returns the latest occurrence that is already due, so the planner sends one
+run, never a backlog.
+"""
+
+import calendar
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+
+_PERIOD_DAYS = {"daily": 1, "weekly": 7}
 
 
-def next_run_at_for(mailing, *, now: datetime) -> datetime | None:
-    """The next occurrence of `mailing` not yet planned, or None."""
+def occurrence(mailing, index: int) -> datetime:
+    """The `index`-th occurrence (0 is `start_at`) as an aware UTC datetime."""
+    tz = ZoneInfo(settings.TIME_ZONE)
+    start = mailing.start_at.astimezone(tz).replace(tzinfo=None)
+    if index == 0 or mailing.periodicity == "once":
+        return mailing.start_at.astimezone(UTC)
+    if mailing.periodicity in _PERIOD_DAYS:
+        local = start + timedelta(days=index * _PERIOD_DAYS[mailing.periodicity])
+    else:
+        month0 = start.month - 1 + index
+        year, month = start.year + month0 // 12, month0 % 12 + 1
+        day = min(start.day, calendar.monthrange(year, month)[1])
+        local = start.replace(year=year, month=month, day=day)
+    # A wall-clock time that does not exist (spring forward) resolves to the
+    # pre-transition offset, i.e. an hour later on the clock; an ambiguous
+    # one (fall back) to its first instance.
+    return local.replace(tzinfo=tz).astimezone(UTC)
+
+
+def _index_at_or_before(mailing, moment: datetime) -> int:
+    """The largest index whose occurrence is <= moment (-1 if none)."""
+    if moment < mailing.start_at:
+        return -1
+    if mailing.periodicity == "once":
+        return 0
+    tz = ZoneInfo(settings.TIME_ZONE)
+    start = mailing.start_at.astimezone(tz)
+    local = moment.astimezone(tz)
+    if mailing.periodicity in _PERIOD_DAYS:
+        guess = (local.date() - start.date()).days // _PERIOD_DAYS[mailing.periodicity]
+    else:
+        guess = (local.year - start.year) * 12 + local.month - start.month
+    # The estimate is off by at most one either way (time of day, DST).
+    guess = max(guess + 1, 0)
+    while guess > 0 and occurrence(mailing, guess) > moment:
+        guess -= 1
+    return guess
+
+
+def next_run_at_for(
+    mailing, *, now: datetime, after: datetime | None = None
+) -> datetime | None:
+    """The next occurrence of `mailing` not yet planned, or None.
+
+    `after` is the occurrence planned last; by default the latest run of a
+    saved mailing. Of the occurrences after it, the latest one that is due
+    (<= now) wins, so a mailing that missed several occurrences gets one run;
+    otherwise the first one in the future. Nothing at or after `end_at`, and
+    nothing once `end_at` has passed.
+    """
     if now >= mailing.end_at:
         return None
-    return max(mailing.start_at, now) if mailing.periodicity else None
+    if after is None and mailing.pk:
+        after = (
+            mailing.runs.order_by("-scheduled_for")
+            .values_list("scheduled_for", flat=True)
+            .first()
+        )
+    first = 0 if after is None else _index_at_or_before(mailing, after) + 1
+    if mailing.periodicity == "once" and first > 0:
+        return None
+    due = _index_at_or_before(mailing, now)
+    index = due if due >= first else first
+    if mailing.periodicity == "once" and index > 0:
+        return None
+    moment = occurrence(mailing, index)
+    return moment if moment < mailing.end_at else None

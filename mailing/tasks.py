@@ -5,4 +5,21 @@ from django_tasks import task
 
 @task()
 def start_mailing_run(mailing_id: int) -> None:
-    """Start the due run of a mailing now (the send engine fills this in)."""
+    """Start the due run of a mailing now and deliver it (queued on commit)."""
+    from mailing.engine.services import mailing_start_run
+    from mailing.models import Mailing
+
+    mailing = Mailing.objects.filter(pk=mailing_id).first()
+    if mailing is not None:
+        mailing_start_run(mailing=mailing)
+
+
+@task()
+def dispatch_run(run_id: int) -> None:
+    """Deliver a run's claimable deliveries (`send_mailings --queue`)."""
+    from mailing.engine.services import run_dispatch
+    from mailing.models import Run
+
+    run = Run.objects.filter(pk=run_id).first()
+    if run is not None:
+        run_dispatch(run=run)

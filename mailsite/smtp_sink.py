@@ -4,8 +4,17 @@
 and the tests start it on a free port to read the mail that the site sent.
 It answers like a real server (`250 2.0.0 Ok: queued as …`), so the
 delivery log shows genuine replies.
+
+The tests switch `sink.mode` to make it misbehave (see `FAULT_MODES`):
+"421" greets with 421 and hangs up, "451" answers 451 to the message, "550"
+refuses recipients, "garbage" answers the message with text that is not
+SMTP, "stall" takes the message and then says nothing for `stall_seconds`,
+"refuse" closes every connection at once, "drop" hangs up in the middle of
+DATA. `down()` stops listening altogether (connection refused) and `up()`
+listens again on the same port.
 """
 
+import asyncio
 import email
 import email.policy
 import itertools
@@ -18,6 +27,17 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
+
+FAULT_MODES = (
+    "accept",
+    "421",
+    "451",
+    "550",
+    "garbage",
+    "stall",
+    "refuse",
+    "drop",
+)
 
 
 @dataclass
@@ -45,12 +65,24 @@ class ReceivedMail:
 
 
 class SinkHandler:
-    """aiosmtpd handler: accept every message and remember it."""
+    """aiosmtpd handler: accept every message and remember it (or misbehave
+    as `sink.mode` says)."""
 
     def __init__(self, sink: "SMTPSink"):
         self.sink = sink
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.sink.mode == "550":
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 Ok"
+
     async def handle_DATA(self, server, session, envelope):
+        mode = self.sink.mode
+        if mode == "451":
+            return "451 4.3.0 Error: queue file write error, try again later"
+        if mode == "garbage":
+            return "Hello?! \x7f this is not SMTP"
         queue_id = uuid.uuid4().hex[:12].upper()
         self.sink._store(
             ReceivedMail(
@@ -63,7 +95,50 @@ class SinkHandler:
                 ),
             )
         )
+        if mode == "stall":
+            # The message is taken, but the reply comes too late: the client
+            # times out after the end of DATA and cannot know it was taken.
+            await asyncio.sleep(self.sink.stall_seconds)
         return f"250 2.0.0 Ok: queued as {queue_id}"
+
+
+class FaultySMTP(SMTP):
+    """aiosmtpd's server with the connection-level faults of `sink.mode`."""
+
+    def __init__(self, handler, sink: "SMTPSink", **kwargs):
+        super().__init__(handler, **kwargs)
+        self.sink = sink
+        self._in_data = False
+
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        mode = self.sink.mode
+        if mode == "refuse":
+            transport.abort()
+        elif mode == "421":
+            transport.write(b"421 4.3.2 Service not available, closing channel\r\n")
+            transport.close()
+
+    async def push(self, status):
+        text = status.decode() if isinstance(status, bytes) else status
+        self._in_data = text.startswith("354")
+        await super().push(status)
+
+    def data_received(self, data):
+        if self._in_data and self.sink.mode == "drop" and self.transport:
+            # Hang up with the message half received.
+            self.transport.abort()
+            return
+        super().data_received(data)
+
+
+class _SinkController(Controller):
+    def __init__(self, sink, *args, **kwargs):
+        self.sink = sink
+        super().__init__(*args, **kwargs)
+
+    def factory(self):
+        return FaultySMTP(self.handler, self.sink, **self.SMTP_kwargs)
 
 
 class SMTPSink:
@@ -81,14 +156,20 @@ class SMTPSink:
         self._lock = threading.Lock()
         self._counter = itertools.count(1)
         self.handler = SinkHandler(self)
-        self.controller = Controller(
+        self.mode = "accept"
+        self.stall_seconds = 30.0
+        self.controller = None
+
+    def _controller(self):
+        return _SinkController(
+            self,
             self.handler,
-            hostname=host,
+            hostname=self.host,
             port=self.port,
             server_hostname="sink.localhost",
             ready_timeout=10,
             # Bulk runs send many messages over one connection.
-            server_kwargs={"data_size_limit": 10 * 1024 * 1024},
+            data_size_limit=10 * 1024 * 1024,
         )
 
     @property
@@ -98,11 +179,25 @@ class SMTPSink:
     def start(self) -> "SMTPSink":
         if self.maildir:
             self.maildir.mkdir(parents=True, exist_ok=True)
-        self.controller.start()
+        self.up()
         return self
 
     def stop(self) -> None:
-        self.controller.stop()
+        self.down()
+
+    def up(self) -> None:
+        """Listen (again) on the same port."""
+        if self.controller is None:
+            mode, self.mode = self.mode, "accept"  # start() probes the server
+            self.controller = self._controller()
+            self.controller.start()
+            self.mode = mode
+
+    def down(self) -> None:
+        """Stop listening: connections are refused until `up()`."""
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
 
     def __enter__(self):
         return self.start()
@@ -140,4 +235,4 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
-__all__ = ["SMTP", "ReceivedMail", "SMTPSink", "free_port"]
+__all__ = ["FAULT_MODES", "SMTP", "ReceivedMail", "SMTPSink", "free_port"]

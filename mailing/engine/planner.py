@@ -1,0 +1,152 @@
+"""Turns due mailings into runs and closes what is done.
+
+A run's deliveries are created by one `INSERT ... SELECT ... ON CONFLICT DO
+NOTHING`: constant memory at any list size, and a replanned run adds no row
+twice (unique run + client). Unsubscribed clients get no row.
+"""
+
+import logging
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from mailing.models import Client, Delivery, Mailing, Run
+from mailing.scheduling import next_run_at_for
+
+logger = logging.getLogger("mailing.engine")
+
+OPEN_DELIVERY = [
+    Delivery.Status.PENDING,
+    Delivery.Status.SENDING,
+    Delivery.Status.DEFERRED,
+]
+
+
+def sendable_mailings():
+    """Mailings that may send: enabled, not paused, owner not blocked."""
+    return Mailing.objects.filter(
+        is_active=True, is_paused=False, owner__is_active=True
+    ).exclude(status=Mailing.Status.FINISHED)
+
+
+def _create_deliveries(run: Run) -> int:
+    through = Mailing.clients.through._meta
+    sql = f"""
+        INSERT INTO {Delivery._meta.db_table}
+            (run_id, client_id, email, status, attempts, server_response,
+             message_id, claimed_by)
+        SELECT %s, c.id, c.email, %s, 0, '', '', ''
+        FROM {Client._meta.db_table} c
+        JOIN {through.db_table} mc ON mc.{through.get_field("client").column} = c.id
+        WHERE mc.{through.get_field("mailing").column} = %s
+          AND c.unsubscribed_at IS NULL
+        ON CONFLICT (run_id, client_id) DO NOTHING
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [run.pk, Delivery.Status.PENDING, run.mailing_id])
+        return cursor.rowcount
+
+
+@transaction.atomic
+def plan_mailing(*, mailing_id: int, now: datetime, force: bool = False) -> Run | None:
+    """Create the due run of one mailing and advance its `next_run_at`.
+
+    The mailing row is locked (PostgreSQL) or the write lock held (SQLite),
+    so two planners never plan the same occurrence. Missed occurrences
+    collapse into one run. With `force` ("send now"), a run is created for
+    `now` even when no occurrence is due. Returns the run, or None when
+    nothing was due or the mailing may not send.
+    """
+    mailing = (
+        sendable_mailings()
+        .select_for_update(of=("self",))
+        .filter(pk=mailing_id)
+        .first()
+    )
+    if mailing is None:
+        return None
+    due = next_run_at_for(mailing, now=now)
+    if due is not None and due <= now:
+        scheduled_for = due
+    elif force and now < mailing.end_at:
+        scheduled_for = now
+    else:
+        if mailing.next_run_at != due:
+            mailing.next_run_at = due
+            mailing.save(update_fields=["next_run_at", "updated_at"])
+        return None
+    run, created = Run.objects.get_or_create(
+        mailing=mailing,
+        scheduled_for=scheduled_for,
+        defaults={"status": Run.Status.RUNNING, "started_at": now},
+    )
+    if created:
+        count = _create_deliveries(run)
+        logger.info(
+            "Planned run %s of mailing %s: %s deliveries", run.pk, mailing.pk, count
+        )
+    mailing.next_run_at = next_run_at_for(mailing, now=now, after=scheduled_for)
+    mailing.status = Mailing.Status.RUNNING
+    mailing.save(update_fields=["next_run_at", "status", "updated_at"])
+    return run
+
+
+def plan_due_runs(*, now: datetime | None = None) -> list[Run]:
+    """Plan every mailing whose next occurrence has come."""
+    now = now or timezone.now()
+    due_ids = list(
+        sendable_mailings()
+        .filter(
+            # A new mailing saved without next_run_at still gets planned.
+            Q(next_run_at__lte=now)
+            | Q(next_run_at__isnull=True, status=Mailing.Status.CREATED, end_at__gt=now)
+        )
+        .order_by("next_run_at")
+        .values_list("pk", flat=True)
+    )
+    runs = []
+    for mailing_id in due_ids:
+        run = plan_mailing(mailing_id=mailing_id, now=now)
+        if run is not None:
+            runs.append(run)
+    return runs
+
+
+def close_finished(*, now: datetime | None = None) -> None:
+    """Finish runs with nothing left to send and mailings with nothing left.
+
+    Deliveries of a mailing whose end time passed are not sent any more
+    (nothing is sent after `end_at`): they fail with a note saying so.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        Delivery.objects.filter(
+            status__in=[Delivery.Status.PENDING, Delivery.Status.DEFERRED],
+            run__status=Run.Status.RUNNING,
+            run__mailing__end_at__lte=now,
+        ).update(
+            status=Delivery.Status.FAILED,
+            next_attempt_at=None,
+            server_response="Not sent: the mailing's end time passed first.",
+        )
+        open_deliveries = Delivery.objects.filter(
+            run=OuterRef("pk"), status__in=OPEN_DELIVERY
+        )
+        Run.objects.filter(~Exists(open_deliveries), status=Run.Status.RUNNING).update(
+            status=Run.Status.FINISHED, finished_at=now
+        )
+        Mailing.objects.filter(end_at__lte=now, next_run_at__isnull=False).update(
+            next_run_at=None
+        )
+        open_runs = Run.objects.filter(
+            mailing=OuterRef("pk"), status__in=[Run.Status.PENDING, Run.Status.RUNNING]
+        )
+        Mailing.objects.filter(
+            ~Exists(open_runs),
+            Q(status=Mailing.Status.RUNNING, next_run_at__isnull=True)
+            | Q(end_at__lte=now),
+        ).exclude(status=Mailing.Status.FINISHED).update(
+            status=Mailing.Status.FINISHED, updated_at=now
+        )

@@ -1,0 +1,271 @@
+"""The only module that talks SMTP.
+
+A `SMTPTransport` holds one connection and reuses it for many messages;
+`EMAIL_TIMEOUT` bounds the connect and every command (smtplib puts it on the
+socket, so each read and write has it). Each send returns an `Outcome`
+rather than raising: the mail server's behaviour is data, not an error.
+
+Classification (the README's guarantees table repeats it):
+- 2xx after DATA: sent, with the reply text ("250 2.0.0 Ok: queued as ...").
+- 4xx, timeouts, refused or dropped connections, replies that are not SMTP:
+  deferred (retried later).
+- 5xx: failed at once.
+"""
+
+import contextlib
+import smtplib
+import socket
+import ssl
+import threading
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+
+SENT, DEFERRED, FAILED = "sent", "deferred", "failed"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt came to.
+
+    `connection_failed` is true when the connection itself broke (could not
+    connect, timed out, dropped, garbage): the circuit breaker counts those.
+    """
+
+    status: str
+    text: str
+    code: int | None = None
+    connection_failed: bool = False
+
+
+def _reply_text(code: int, message) -> str:
+    if isinstance(message, bytes):
+        message = message.decode("utf-8", "replace")
+    message = " ".join(str(message).split())
+    return f"{code} {message}".strip() if code and code > 0 else message
+
+
+def _status_for(code: int) -> str:
+    if 200 <= code < 300:
+        return SENT
+    if 500 <= code < 600:
+        return FAILED
+    return DEFERRED
+
+
+class SMTPTransport:
+    """One reusable SMTP connection with a timeout on every step."""
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        timeout: float,
+        use_tls: bool = False,
+        use_ssl: bool = False,
+        username: str = "",
+        password: str = "",
+    ):
+        self.host = host
+        self.port = port
+        self.timeout = timeout
+        self.use_tls = use_tls
+        self.use_ssl = use_ssl
+        self.username = username
+        self.password = password
+        self.connection: smtplib.SMTP | None = None
+
+    @classmethod
+    def from_settings(cls, *, timeout: float) -> "SMTPTransport":
+        return cls(
+            host=settings.EMAIL_HOST,
+            port=int(settings.EMAIL_PORT),
+            timeout=timeout,
+            use_tls=bool(getattr(settings, "EMAIL_USE_TLS", False)),
+            use_ssl=bool(getattr(settings, "EMAIL_USE_SSL", False)),
+            username=getattr(settings, "EMAIL_HOST_USER", "") or "",
+            password=getattr(settings, "EMAIL_HOST_PASSWORD", "") or "",
+        )
+
+    def _connect(self) -> smtplib.SMTP:
+        if self.use_ssl:
+            conn = smtplib.SMTP_SSL(
+                self.host,
+                self.port,
+                timeout=self.timeout,
+                context=ssl.create_default_context(),
+            )
+        else:
+            conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
+            conn.ehlo_or_helo_if_needed()
+            if self.use_tls:
+                conn.starttls(context=ssl.create_default_context())
+                conn.ehlo()
+            if self.username:
+                conn.login(self.username, self.password)
+        except BaseException:
+            _close_quietly(conn)
+            raise
+        return conn
+
+    def close(self) -> None:
+        if self.connection is not None:
+            conn, self.connection = self.connection, None
+            try:
+                conn.quit()
+            except (OSError, smtplib.SMTPException):
+                _close_quietly(conn)
+
+    def _drop(self) -> None:
+        if self.connection is not None:
+            _close_quietly(self.connection)
+            self.connection = None
+
+    def send(self, sender: str, recipient: str, data: bytes) -> Outcome:
+        """Send one message; never raises for anything the server does."""
+        if self.connection is None:
+            try:
+                self.connection = self._connect()
+            except smtplib.SMTPResponseException as exc:
+                # e.g. "421 Service not available" as the greeting.
+                # A greeting refusal is about the server, not this recipient.
+                return Outcome(
+                    DEFERRED,
+                    "Connection: " + _reply_text(exc.smtp_code, exc.smtp_error),
+                    exc.smtp_code if exc.smtp_code > 0 else None,
+                    connection_failed=True,
+                )
+            except (OSError, smtplib.SMTPException) as exc:
+                return Outcome(
+                    DEFERRED, f"Connection: {_describe(exc)}", connection_failed=True
+                )
+        conn = self.connection
+        step = "MAIL FROM"
+        try:
+            code, reply = conn.mail(sender)
+            if code != 250:
+                return self._refused(step, code, reply)
+            step = "RCPT TO"
+            code, reply = conn.rcpt(recipient)
+            if code not in (250, 251):
+                return self._refused(step, code, reply)
+            step = "DATA"
+            code, reply = conn.data(data)
+            if code == 250:
+                return Outcome(SENT, _reply_text(code, reply), code)
+            return self._refused(step, code, reply, transaction_over=True)
+        except smtplib.SMTPResponseException as exc:
+            # data() raises when the reply to the DATA command is not 354.
+            return self._refused(step, exc.smtp_code, exc.smtp_error)
+        except (OSError, smtplib.SMTPException) as exc:
+            self._drop()
+            where = step
+            if step == "DATA" and isinstance(exc, TimeoutError | socket.timeout):
+                where = "DATA (the server may have accepted the message)"
+            return Outcome(
+                DEFERRED, f"{_describe(exc)} during {where}", connection_failed=True
+            )
+
+    def _refused(self, step, code, reply, transaction_over=False) -> Outcome:
+        text = _reply_text(code, reply)
+        if code < 200 or code >= 600 or code == 421:
+            # Garbage or "closing channel": the session is not trustworthy.
+            self._drop()
+            if code < 200 or code >= 600:
+                text = f"Unintelligible reply to {step}: {text or '(empty)'}"
+            return Outcome(
+                DEFERRED, text, code if code > 0 else None, connection_failed=True
+            )
+        if not transaction_over:
+            try:
+                self.connection.rset()
+            except (OSError, smtplib.SMTPException):
+                self._drop()
+        return Outcome(_status_for(code), text, code)
+
+
+class DjangoBackendTransport:
+    """Sends through Django's EMAIL_BACKEND when it is not SMTP.
+
+    The test settings use the locmem backend, and a developer may choose the
+    console backend; the engine then behaves the same with no server.
+    """
+
+    def __init__(self):
+        from django.core.mail import get_connection
+
+        self.connection = get_connection(fail_silently=False)
+
+    def send(self, sender: str, recipient: str, data: bytes) -> Outcome:
+        import email
+        import email.policy
+
+        from django.core.mail import EmailMessage
+
+        parsed = email.message_from_bytes(data, policy=email.policy.default)
+        text = parsed.get_body(preferencelist=("plain",))
+
+        class _Prebuilt(EmailMessage):
+            def message(self, *, policy=None):
+                return parsed
+
+        message = _Prebuilt(
+            subject=str(parsed["Subject"] or ""),
+            body=text.get_content() if text is not None else "",
+            from_email=sender,
+            to=[recipient],
+        )
+        try:
+            self.connection.send_messages([message])
+        except Exception as exc:  # a backend we do not know: log, retry
+            return Outcome(DEFERRED, _describe(exc), connection_failed=True)
+        return Outcome(SENT, f"250 Accepted by {type(self.connection).__name__}", 250)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def open_transport(*, timeout: float):
+    """A transport for the configured EMAIL_BACKEND (SMTP in every real setup)."""
+    backend = getattr(settings, "EMAIL_BACKEND", "")
+    if backend.endswith("smtp.EmailBackend"):
+        return SMTPTransport.from_settings(timeout=timeout)
+    return DjangoBackendTransport()
+
+
+class RateLimiter:
+    """At most `rate` sends per second across every thread of a transport."""
+
+    def __init__(self, rate: float):
+        self.interval = 1.0 / rate if rate and rate > 0 else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            slot = max(self._next, now)
+            self._next = slot + self.interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return "Timed out"
+    if isinstance(exc, ConnectionRefusedError):
+        return "Connection refused"
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return f"Connection dropped by the server ({exc})"
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"
+
+
+def _close_quietly(conn) -> None:
+    with contextlib.suppress(OSError):
+        conn.close()

@@ -1,0 +1,63 @@
+"""Test data for the send engine's tests (plain ORM calls, no factories)."""
+
+import itertools
+from datetime import timedelta
+
+from django.utils import timezone
+
+from accounts.models import User
+from mailing.models import Client, Mailing, Message
+
+_seq = itertools.count(1)
+
+
+def make_owner(**extra) -> User:
+    return User.objects.create_user(
+        email=f"owner{next(_seq)}@example.com", password="pw-123456789", **extra
+    )
+
+
+def make_mailing(
+    *,
+    owner=None,
+    clients=3,
+    start_at=None,
+    end_at=None,
+    periodicity=Mailing.Periodicity.ONCE,
+    subject="Hello {{ full_name }}",
+    body="Dear {{ full_name }},\nnews for {{ email }}.",
+    html_body="",
+    plan=True,
+    **extra,
+) -> Mailing:
+    """A mailing to `clients` new clients; `next_run_at` set as B's services do."""
+    from mailing.scheduling import next_run_at_for
+
+    owner = owner or make_owner()
+    now = timezone.now()
+    message = Message.objects.create(
+        owner=owner, subject=subject, body=body, html_body=html_body
+    )
+    mailing = Mailing.objects.create(
+        owner=owner,
+        message=message,
+        start_at=start_at or now - timedelta(minutes=1),
+        end_at=end_at or now + timedelta(days=400),
+        periodicity=periodicity,
+        **extra,
+    )
+    if clients:
+        n = next(_seq)
+        Client.objects.bulk_create(
+            Client(
+                owner=owner,
+                email=f"client{i}.{n}@example.net",
+                full_name=f"Client {i}",
+            )
+            for i in range(clients)
+        )
+        mailing.clients.set(Client.objects.filter(owner=owner))
+    if plan:
+        mailing.next_run_at = next_run_at_for(mailing, now=now)
+        mailing.save(update_fields=["next_run_at"])
+    return mailing

@@ -1,0 +1,35 @@
+"""Unsubscribe links: the signed token and the service behind the page."""
+
+from django.core import signing
+from django.utils import timezone
+
+from mailing.models import Client
+
+UNSUBSCRIBE_SALT = "mailing.unsubscribe"
+
+
+def unsubscribe_token(*, owner_id: int, client_id: int) -> str:
+    """A signed, non-expiring token naming one owner's client."""
+    return signing.dumps([owner_id, client_id], salt=UNSUBSCRIBE_SALT)
+
+
+def client_for_token(token: str) -> Client | None:
+    """The client a token names, or None when it is forged or stale."""
+    try:
+        value = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+        owner_id, client_id = int(value[0]), int(value[1])
+    except (signing.BadSignature, TypeError, ValueError, IndexError, KeyError):
+        return None
+    return Client.objects.filter(pk=client_id, owner_id=owner_id).first()
+
+
+def client_unsubscribe(*, client: Client) -> Client:
+    """Mark the client unsubscribed from its owner's mailings (idempotent).
+
+    Later runs create no delivery for them, and pending deliveries of running
+    runs are skipped when claimed.
+    """
+    if client.unsubscribed_at is None:
+        client.unsubscribed_at = timezone.now()
+        client.save(update_fields=["unsubscribed_at", "updated_at"])
+    return client
