@@ -85,7 +85,9 @@ def test_failed_logins_are_rate_limited(client, customer):
 
 
 @pytest.mark.django_db
-def test_the_rate_limit_covers_other_addresses_from_one_place(client, customer, make_user):
+def test_the_rate_limit_covers_other_addresses_from_one_place(
+    client, customer, make_user
+):
     """Another address from the same place is limited by the per-IP rule."""
     make_user("other@example.com")
     for _ in range(5):
