@@ -1,1 +1,7 @@
-urlpatterns = []
+from django.urls import path
+
+from blog import views
+
+urlpatterns = [
+    path("robots.txt", views.robots_txt, name="robots_txt"),
+]

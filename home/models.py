@@ -1,1 +1,95 @@
-from django.db import models  # noqa: F401
+from django.db import models
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel, PageChooserPanel
+from wagtail.fields import RichTextField
+from wagtail.models import Page
+from wagtail.search import index
+
+RANDOM_ARTICLES = 3
+
+
+class HomePage(Page):
+    """The site's root page: a hero, an introduction, a call to action, the
+    service's live figures and three random articles from the blog.
+
+    The figures come from `mailing.selectors.site_figures` (cached) and the
+    articles from `blog.selectors.article_random_picks` (cached cards), so a
+    warm home page costs only the queries Wagtail needs to find the page.
+    """
+
+    hero_title = models.CharField(max_length=120, default="Mailings that arrive")
+    hero_text = models.TextField(
+        blank=True, help_text="One or two sentences under the hero title."
+    )
+    hero_image = models.ForeignKey(
+        "wagtailimages.Image",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Shown beside the hero text and when the page is shared.",
+    )
+    introduction = RichTextField(
+        blank=True, features=["bold", "italic", "link", "ul", "ol"]
+    )
+    cta_text = models.CharField(
+        "call to action", max_length=60, blank=True, default="Create a free account"
+    )
+    cta_page = models.ForeignKey(
+        "wagtailcore.Page",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="call to action page",
+    )
+    cta_url = models.CharField(
+        "call to action link",
+        max_length=255,
+        blank=True,
+        default="/accounts/signup/",
+        help_text="Used when no page is chosen; a path such as /accounts/signup/.",
+    )
+
+    content_panels = Page.content_panels + [
+        MultiFieldPanel(
+            [
+                FieldPanel("hero_title"),
+                FieldPanel("hero_text"),
+                FieldPanel("hero_image"),
+            ],
+            heading="Hero",
+        ),
+        FieldPanel("introduction"),
+        MultiFieldPanel(
+            [
+                FieldPanel("cta_text"),
+                PageChooserPanel("cta_page"),
+                FieldPanel("cta_url"),
+            ],
+            heading="Call to action",
+        ),
+    ]
+
+    search_fields = Page.search_fields + [
+        index.SearchField("hero_text"),
+        index.SearchField("introduction"),
+    ]
+
+    parent_page_types = ["wagtailcore.Page"]
+    subpage_types = ["blog.BlogIndexPage"]
+    max_count = 1
+
+    @property
+    def cta_link(self) -> str:
+        if self.cta_page_id:
+            return self.cta_page.url
+        return self.cta_url
+
+    def get_context(self, request, *args, **kwargs):
+        from blog.selectors import article_random_picks
+        from mailing.selectors import site_figures
+
+        context = super().get_context(request, *args, **kwargs)
+        context["figures"] = site_figures()
+        context["articles"] = article_random_picks(count=RANDOM_ARTICLES)
+        return context

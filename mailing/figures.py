@@ -1,5 +1,91 @@
-"""The site-wide figures on the home page (the Wagtail-site issue fills this)."""
+"""The site-wide figures on the home page, cached and kept fresh.
+
+`site_figures()` reads them from the cache (Redis in production) and
+computes them on a miss. Saving or deleting a mailing or a client, or
+changing a mailing's recipients, drops the cached figures (the receivers
+below, connected by the mailing app). Bulk operations (`QuerySet.update()`,
+`bulk_create()`, raw SQL) send no signals: services that use them call
+`site_figures_invalidate()` themselves.
+"""
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+FIGURES_KEY = "mailing:site-figures"
+# Invalidation keeps the figures fresh; the timeout is only a safety net
+# for changes that bypassed both the signals and the services.
+FIGURES_TIMEOUT = 300
 
 
 def site_figures() -> dict:
-    return {"total_mailings": 0, "active_mailings": 0, "unique_clients": 0}
+    """Total mailings, active mailings and unique clients across mailings.
+
+    Active means running and enabled by the managers. Unique clients are the
+    distinct e-mail addresses that receive at least one mailing (one person
+    in two customers' address books counts once).
+    """
+    figures = cache.get(FIGURES_KEY)
+    if figures is None:
+        figures = _compute()
+        cache.set(FIGURES_KEY, figures, FIGURES_TIMEOUT)
+    return figures
+
+
+def site_figures_invalidate() -> None:
+    """Drop the cached figures, now and again when the transaction commits.
+
+    The second drop matters: a page rendered between this call and the
+    commit would otherwise cache figures that miss the uncommitted change.
+    """
+    cache.delete(FIGURES_KEY)
+    transaction.on_commit(lambda: cache.delete(FIGURES_KEY))
+
+
+def _compute() -> dict:
+    from mailing.models import Client, Mailing
+
+    totals = Mailing.objects.order_by().aggregate(
+        total=_count(), active=_count(status=Mailing.Status.RUNNING, is_active=True)
+    )
+    unique_clients = (
+        Client.objects.order_by()
+        .filter(mailings__isnull=False)
+        .values("email")
+        .distinct()
+        .count()
+    )
+    return {
+        "total_mailings": totals["total"],
+        "active_mailings": totals["active"],
+        "unique_clients": unique_clients,
+    }
+
+
+def _count(**conditions):
+    from django.db.models import Count, Q
+
+    return Count("pk", filter=Q(**conditions)) if conditions else Count("pk")
+
+
+def _changed(**kwargs):
+    site_figures_invalidate()
+
+
+def _recipients_changed(action, **kwargs):
+    if action in {"post_add", "post_remove", "post_clear"}:
+        site_figures_invalidate()
+
+
+def connect_receivers() -> None:
+    """Connect the invalidating receivers (called from MailingConfig.ready)."""
+    from mailing.models import Client, Mailing
+
+    for model in (Mailing, Client):
+        post_save.connect(_changed, sender=model, dispatch_uid=f"figures_{model}_s")
+        post_delete.connect(_changed, sender=model, dispatch_uid=f"figures_{model}_d")
+    m2m_changed.connect(
+        _recipients_changed,
+        sender=Mailing.clients.through,
+        dispatch_uid="figures_recipients",
+    )

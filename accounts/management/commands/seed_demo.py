@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 # Each app seeds its own demo content; order matters (users first).
-DEMO_SEEDERS = ["accounts.demo"]
+DEMO_SEEDERS = ["accounts.demo", "blog.demo"]
 
 
 class Command(BaseCommand):

@@ -1,0 +1,192 @@
+"""Demo content: the home page's words and a handful of illustrated articles.
+
+The illustrations are drawn with Pillow, so seeding needs no network.
+Idempotent: articles are found by slug, images by title.
+"""
+
+import io
+import math
+import random
+from datetime import timedelta
+
+from django.core.files.images import ImageFile
+from django.utils import timezone
+from PIL import Image as PillowImage
+from PIL import ImageDraw
+from wagtail.images.models import Image
+
+from blog.models import BlogPage
+from home.tree import site_tree_ensure
+
+ARTICLES = [
+    (
+        "five-rules-for-mailings-that-arrive",
+        "Five rules for mailings that arrive",
+        "Authentication, a steady pace and clean lists: what gets your mail "
+        "into the inbox.",
+        ((33, 99, 235), (14, 165, 233)),
+    ),
+    (
+        "reading-the-delivery-log",
+        "Reading the delivery log",
+        "Every delivery keeps the mail server's reply. Here is what 250, 421 "
+        "and 550 tell you.",
+        ((22, 163, 74), (132, 204, 22)),
+    ),
+    (
+        "daily-weekly-monthly",
+        "Daily, weekly, monthly: choosing a rhythm",
+        "Recurring mailings keep their time of day; monthly ones keep their "
+        "day of the month.",
+        ((217, 70, 239), (244, 114, 182)),
+    ),
+    (
+        "when-the-mail-server-says-try-later",
+        "When the mail server says “try later”",
+        "Temporary failures are retried with growing pauses, and a failing "
+        "server pauses the run instead of burning through your list.",
+        ((234, 88, 12), (250, 204, 21)),
+    ),
+    (
+        "personal-greetings",
+        "Personal greetings with placeholders",
+        "Write {{ full_name }} once and every client reads their own name.",
+        ((79, 70, 229), (168, 85, 247)),
+    ),
+    (
+        "keeping-your-client-list-tidy",
+        "Keeping your client list tidy",
+        "Normalised addresses, no duplicates and a comment for each client: a "
+        "list you can trust.",
+        ((13, 148, 136), (45, 212, 191)),
+    ),
+    (
+        "unsubscribe-links-done-right",
+        "Unsubscribe links done right",
+        "One click, no login, and later runs skip that recipient.",
+        ((190, 18, 60), (251, 113, 133)),
+    ),
+]
+
+
+def seed(*, stdout):
+    home, blog = site_tree_ensure()
+    _seed_home(home, stdout)
+    for number, (slug, title, introduction, colours) in enumerate(ARTICLES):
+        if BlogPage.objects.filter(slug=slug).exists():
+            continue
+        image = _illustration(title, colours, seed=number)
+        article = BlogPage(
+            title=title,
+            slug=slug,
+            introduction=introduction,
+            search_description=introduction,
+            image=image,
+            date_published=timezone.now()
+            - timedelta(days=3 * (len(ARTICLES) - number)),
+            body=_body(title, introduction, image),
+        )
+        blog.add_child(instance=article)
+        article.save_revision().publish()
+        stdout.write(f"Article: {title}")
+
+
+def _seed_home(home, stdout):
+    if home.hero_image_id and home.live and home.introduction:
+        return
+    home.hero_title = "Mailings that arrive"
+    home.hero_text = (
+        "Keep your clients, write your messages and schedule mailings: once, "
+        "daily, weekly or monthly. Every delivery is logged with the mail "
+        "server's reply."
+    )
+    home.introduction = (
+        "<p>Mailsite is a self-hosted mailing service. Sign up, confirm your "
+        "address and send your first mailing in minutes. Managers keep an eye "
+        "on every mailing; the blog below has guides and news.</p>"
+    )
+    home.seo_title = "Mailsite: mailings that arrive"
+    home.search_description = (
+        "A self-hosted mailing service: clients, messages and scheduled "
+        "mailings, delivered reliably with every server reply on record."
+    )
+    home.hero_image = _illustration(
+        "Mailsite", ((30, 64, 175), (59, 130, 246)), seed=99, size=(1280, 800)
+    )
+    home.save_revision().publish()
+    stdout.write("Home page: hero, introduction and call to action")
+
+
+def _body(title, introduction, image):
+    return [
+        ("paragraph", f"<p>{introduction}</p>"),
+        ("heading", {"text": "What to do", "size": "h2"}),
+        (
+            "paragraph",
+            "<ul><li>Start small and watch the delivery log.</li>"
+            "<li>Fix what the server tells you before sending more.</li>"
+            "<li>Keep a steady pace.</li></ul>",
+        ),
+        ("image", {"image": image, "caption": title, "attribution": "Mailsite"}),
+        (
+            "quote",
+            {
+                "text": "The server's reply is the only truth about a delivery.",
+                "attribution": "The Mailsite team",
+            },
+        ),
+        ("code", {"language": "text", "code": "250 2.0.0 OK: queued as 4F2A1"}),
+    ]
+
+
+def _illustration(title, colours, *, seed, size=(1600, 900)) -> Image:
+    """An abstract illustration: a gradient with envelopes, as a Wagtail image."""
+    existing = Image.objects.filter(title=title).first()
+    if existing is not None:
+        return existing
+    width, height = size
+    picture = PillowImage.new("RGB", size)
+    draw = ImageDraw.Draw(picture)
+    (r1, g1, b1), (r2, g2, b2) = colours
+    for y in range(height):
+        t = y / height
+        draw.line(
+            [(0, y), (width, y)],
+            fill=(
+                int(r1 + (r2 - r1) * t),
+                int(g1 + (g2 - g1) * t),
+                int(b1 + (b2 - b1) * t),
+            ),
+        )
+    rng = random.Random(seed)
+    for _ in range(9):
+        w = rng.randint(width // 10, width // 5)
+        h = int(w * 0.62)
+        x = rng.randint(0, width - w)
+        y = rng.randint(0, height - h)
+        angle = rng.uniform(-0.3, 0.3)
+        _envelope(draw, x, y, w, h, angle)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG", optimize=True)
+    slug = "".join(c if c.isalnum() else "-" for c in title.lower()).strip("-")
+    image = Image(title=title)
+    image.file = ImageFile(buffer, name=f"{slug[:60]}.png")
+    image.save()
+    return image
+
+
+def _envelope(draw, x, y, w, h, angle):
+    cx, cy = x + w / 2, y + h / 2
+
+    def turn(px, py):
+        dx, dy = px - cx, py - cy
+        return (
+            cx + dx * math.cos(angle) - dy * math.sin(angle),
+            cy + dx * math.sin(angle) + dy * math.cos(angle),
+        )
+
+    corners = [turn(x, y), turn(x + w, y), turn(x + w, y + h), turn(x, y + h)]
+    draw.polygon(corners, fill=(255, 255, 255), outline=(30, 41, 59))
+    draw.line(
+        [corners[0], turn(cx, y + h * 0.55), corners[1]], fill=(30, 41, 59), width=4
+    )
