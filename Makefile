@@ -14,17 +14,22 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
+# The Procfile's `python` must be the virtualenv's, whatever the shell has.
+run: export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+run: export DJANGO_SETTINGS_MODULE := $(DEV_SETTINGS)
+run: export PYTHONUNBUFFERED := 1
 run: install
 	mkdir -p var
-	DJANGO_SETTINGS_MODULE=$(DEV_SETTINGS) $(PY) manage.py migrate --noinput
-	DJANGO_SETTINGS_MODULE=$(DEV_SETTINGS) $(PY) manage.py seed_demo
+	$(PY) manage.py migrate --noinput
+	@echo
+	@$(PY) manage.py seed_demo
 	@echo
 	@echo "  Mailsite:          http://127.0.0.1:8000/"
-	@echo "  Wagtail admin:     http://127.0.0.1:8000/cms/"
-	@echo "  Mail sink:         smtp://127.0.0.1:8025 (saved under var/mail/)"
+	@echo "  Wagtail admin:     http://127.0.0.1:8000/cms/ (manager, content manager, superuser)"
+	@echo "  Mail sink:         smtp://127.0.0.1:8025; every mail is printed below and saved under var/mail/"
 	@echo "  Ctrl-C stops everything."
 	@echo
-	DJANGO_SETTINGS_MODULE=$(DEV_SETTINGS) PYTHONUNBUFFERED=1 $(VENV)/bin/honcho start -f Procfile
+	$(VENV)/bin/honcho start -f Procfile
 
 lint: install
 	$(VENV)/bin/ruff check .
