@@ -42,7 +42,8 @@ class Outcome:
 def _reply_text(code: int, message) -> str:
     if isinstance(message, bytes):
         message = message.decode("utf-8", "replace")
-    message = " ".join(str(message).split())
+    # One line of printable text, whatever the server sent.
+    message = " ".join("".join(c if c.isprintable() else " " for c in message).split())
     return f"{code} {message}".strip() if code and code > 0 else message
 
 
@@ -163,7 +164,7 @@ class SMTPTransport:
         except (OSError, smtplib.SMTPException) as exc:
             self._drop()
             where = step
-            if step == "DATA" and isinstance(exc, TimeoutError | socket.timeout):
+            if step == "DATA" and _timed_out(exc):
                 where = "DATA (the server may have accepted the message)"
             return Outcome(
                 DEFERRED, f"{_describe(exc)} during {where}", connection_failed=True
@@ -255,8 +256,15 @@ class RateLimiter:
             time.sleep(slot - now)
 
 
+def _timed_out(exc: BaseException) -> bool:
+    # smtplib turns a read timeout into SMTPServerDisconnected("... timed out").
+    return isinstance(exc, TimeoutError | socket.timeout) or (
+        isinstance(exc, smtplib.SMTPServerDisconnected) and "timed out" in str(exc)
+    )
+
+
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError | socket.timeout):
+    if _timed_out(exc):
         return "Timed out"
     if isinstance(exc, ConnectionRefusedError):
         return "Connection refused"
