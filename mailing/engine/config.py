@@ -31,14 +31,14 @@ def engine_config() -> EngineConfig:
     return EngineConfig(
         # Django's own default is no timeout at all; ours always has one.
         timeout=float(get("EMAIL_TIMEOUT", None) or 10),
-        connections=max(1, int(get("MAILING_CONNECTIONS", 4))),
+        connections=max(1, int(get("MAILING_CONNECTIONS", 8))),
         batch_size=max(1, int(get("MAILING_BATCH_SIZE", 500))),
         rate_limit=float(get("MAILING_RATE_LIMIT", 0)),
         lease_seconds=float(get("MAILING_LEASE_SECONDS", 300)),
         max_attempts=max(1, int(get("MAILING_MAX_ATTEMPTS", 5))),
         retry_base_seconds=float(get("MAILING_RETRY_BASE_SECONDS", 60)),
         retry_max_seconds=float(get("MAILING_RETRY_MAX_SECONDS", 6 * 3600)),
-        breaker_threshold=max(1, int(get("MAILING_BREAKER_THRESHOLD", 3))),
+        breaker_threshold=max(1, int(get("MAILING_BREAKER_THRESHOLD", 5))),
         breaker_pause_seconds=float(get("MAILING_BREAKER_PAUSE_SECONDS", 60)),
         breaker_max_pause_seconds=float(get("MAILING_BREAKER_MAX_PAUSE_SECONDS", 3600)),
     )

@@ -158,6 +158,17 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="smtp://127.0.0.1:8025")
 vars().update(EMAIL_CONFIG)
 EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Mailsite <noreply@localhost>")
+# The send engine (mailing/engine): parallel SMTP connections, messages per
+# second per transport (0 = no limit), how long a claimed batch stays ours,
+# retries of temporary failures, and the circuit breaker.
+MAILING_CONNECTIONS = env.int("MAILING_CONNECTIONS", default=8)
+MAILING_BATCH_SIZE = env.int("MAILING_BATCH_SIZE", default=500)
+MAILING_RATE_LIMIT = env.float("MAILING_RATE_LIMIT", default=0)
+MAILING_LEASE_SECONDS = env.float("MAILING_LEASE_SECONDS", default=300)
+MAILING_MAX_ATTEMPTS = env.int("MAILING_MAX_ATTEMPTS", default=5)
+MAILING_RETRY_BASE_SECONDS = env.float("MAILING_RETRY_BASE_SECONDS", default=60)
+MAILING_BREAKER_THRESHOLD = env.int("MAILING_BREAKER_THRESHOLD", default=5)
+MAILING_BREAKER_PAUSE_SECONDS = env.float("MAILING_BREAKER_PAUSE_SECONDS", default=60)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 _VALIDATORS = "django.contrib.auth.password_validation"
