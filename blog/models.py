@@ -7,11 +7,12 @@ from wagtail.models import Page
 from wagtail.search import index
 
 from blog.blocks import BodyStreamBlock
+from home.restrictions import CachedViewRestrictionsMixin
 
 ARTICLES_PER_PAGE = 9
 
 
-class BlogIndexPage(RoutablePageMixin, Page):
+class BlogIndexPage(CachedViewRestrictionsMixin, RoutablePageMixin, Page):
     """The blog: live articles newest first, paginated, with a feed and search.
 
     Extra URLs under it are routes: `feed/` (RSS 2.0) and `search/?q=`.
@@ -64,7 +65,7 @@ class BlogIndexPage(RoutablePageMixin, Page):
         )
 
 
-class BlogPage(Page):
+class BlogPage(CachedViewRestrictionsMixin, Page):
     """An article: a teaser, a cover image, a body of blocks and a view counter.
 
     `view_count` is written only by `blog.services.article_record_view` (one
@@ -117,6 +118,12 @@ class BlogPage(Page):
     def publication_date(self):
         return self.date_published or self.first_published_at
 
+    def get_index_url(self, request=None) -> str:
+        """The blog's URL, derived from this article's (saves a query)."""
+        url = self.get_url(request) or ""
+        suffix = f"{self.slug}/"
+        return url[: -len(suffix)] if url.endswith(suffix) else url
+
     def serve(self, request, *args, **kwargs):
         from blog.services import article_record_view
 
@@ -126,6 +133,11 @@ class BlogPage(Page):
             # Show the visitor their own view without reading the row back.
             self.view_count += 1
         return super().serve(request, *args, **kwargs)
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["index_url"] = self.get_index_url(request)
+        return context
 
     def save(self, *args, **kwargs):
         if not self._state.adding and kwargs.get("update_fields") is None:

@@ -4,10 +4,14 @@ from wagtail.fields import RichTextField
 from wagtail.models import Page
 from wagtail.search import index
 
+from home.restrictions import CachedViewRestrictionsMixin
+
 RANDOM_ARTICLES = 3
+HERO_RENDITIONS = ["fill-640x400", "fill-960x600", "fill-1280x800"]
+SHARE_RENDITION = "fill-1200x630"
 
 
-class HomePage(Page):
+class HomePage(CachedViewRestrictionsMixin, Page):
     """The site's root page: a hero, an introduction, a call to action, the
     service's live figures and three random articles from the blog.
 
@@ -87,9 +91,16 @@ class HomePage(Page):
 
     def get_context(self, request, *args, **kwargs):
         from blog.selectors import article_random_picks
+        from home.selectors import image_renditions
         from mailing.selectors import site_figures
 
         context = super().get_context(request, *args, **kwargs)
+        context["hero"] = image_renditions(
+            image_id=self.hero_image_id, specs=HERO_RENDITIONS
+        )
+        context["share_image"] = image_renditions(
+            image_id=self.hero_image_id, specs=[SHARE_RENDITION]
+        )
         context["figures"] = site_figures()
         context["articles"] = article_random_picks(count=RANDOM_ARTICLES)
         return context
