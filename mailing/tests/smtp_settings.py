@@ -1,0 +1,9 @@
+"""Test settings for `send_mailings` run as a separate process by the tests.
+
+The same as mailsite.settings.test, except that mail goes over SMTP (to the
+sink the test started, named by EMAIL_URL) instead of the in-memory outbox.
+"""
+
+from mailsite.settings.test import *  # noqa: F403
+
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
