@@ -40,7 +40,6 @@ def seed(*, stdout):
     primary address back, so a changed demo password is reset too.
     """
     User = get_user_model()
-    lines = []
     for email, password, full_name, group_name, superuser in DEMO_USERS:
         user, _ = User.objects.get_or_create(email=email)
         user.full_name = user.full_name or full_name
@@ -56,9 +55,12 @@ def seed(*, stdout):
             email=email,
             defaults={"verified": True, "primary": True},
         )
-        label = "superuser" if superuser else _ROLE_LABELS[group_name]
-        lines.append((label, email, password))
+    stdout.write(f"Demo users: {len(DEMO_USERS)} ready.")
 
-    stdout.write("Demo accounts (log in at /accounts/login/):")
-    for label, email, password in lines:
+
+def print_accounts(*, stdout):
+    """Print how to log in as each demo user."""
+    stdout.write("Demo accounts (sign in at /accounts/login/):")
+    for email, password, _name, group_name, superuser in DEMO_USERS:
+        label = "superuser" if superuser else _ROLE_LABELS[group_name]
         stdout.write(f"  {label:<16} {email:<24} {password}")
