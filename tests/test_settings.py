@@ -35,6 +35,8 @@ VARIABLES = [
     "MEDIA_ROOT",
     "DJANGO_SETTINGS_MODULE",
     "CI",
+    # The browser fixture sets this for the test process only.
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
 ]
 
 REPORT = """
