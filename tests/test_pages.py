@@ -8,6 +8,7 @@ LOGIN = "/accounts/login/"
 # path -> expected status per role, in the order of ROLES. A 302 for the
 # anonymous visitor means "sent to the login page".
 PAGES = {
+    "/": (200, 200, 200, 200, 200),
     "/accounts/login/": (200, 302, 302, 302, 302),
     "/accounts/signup/": (200, 302, 302, 302, 302),
     "/accounts/password/reset/": (200, 200, 200, 200, 200),
