@@ -35,6 +35,9 @@ VARIABLES = [
     "MEDIA_ROOT",
     "DJANGO_SETTINGS_MODULE",
     "CI",
+    "MAILING_CONNECTIONS",
+    "MAILING_BATCH_SIZE",
+    "MAILING_RATE_LIMIT",
     # The browser fixture sets this for the test process only.
     "DJANGO_ALLOW_ASYNC_UNSAFE",
 ]
