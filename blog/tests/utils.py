@@ -17,7 +17,7 @@ BROWSER_UA = (
 _numbers = itertools.count(1)
 
 
-def png_bytes(colour=(37, 99, 235), size=(320, 180)) -> bytes:
+def png_bytes(colour=(37, 99, 235), size=(1600, 900)) -> bytes:
     """A small PNG drawn with Pillow."""
     buffer = io.BytesIO()
     PillowImage.new("RGB", size, colour).save(buffer, format="PNG")
