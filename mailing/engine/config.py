@@ -13,6 +13,7 @@ from django.conf import settings
 class EngineConfig:
     timeout: float
     connections: int
+    processes: int
     batch_size: int
     rate_limit: float
     lease_seconds: float
@@ -32,6 +33,7 @@ def engine_config() -> EngineConfig:
         # Django's own default is no timeout at all; ours always has one.
         timeout=float(get("EMAIL_TIMEOUT", None) or 10),
         connections=max(1, int(get("MAILING_CONNECTIONS", 8))),
+        processes=max(1, int(get("MAILING_PROCESSES", 1))),
         batch_size=max(1, int(get("MAILING_BATCH_SIZE", 500))),
         rate_limit=float(get("MAILING_RATE_LIMIT", 0)),
         lease_seconds=float(get("MAILING_LEASE_SECONDS", 300)),

@@ -26,7 +26,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -34,7 +34,7 @@ from mailing.models import Delivery, DeliveryAttempt, Run
 
 from .config import EngineConfig, engine_config
 from .message import InvalidAddress, PreparedMessage, date_header
-from .transport import DEFERRED, FAILED, SENT, Outcome, RateLimiter, open_transport
+from .transport import DEFERRED, FAILED, Outcome, RateLimiter, open_transport
 
 logger = logging.getLogger("mailing.engine")
 
@@ -80,6 +80,19 @@ class DispatchReport:
     released: int = 0
     paused_runs: list[int] = field(default_factory=list)
     runs: set[int] = field(default_factory=set)
+    queries: int = 0  # this process's dispatcher
+    child_queries: int = 0  # forked dispatchers'
+    processes: int = 1
+
+    def merge(self, other: "DispatchReport") -> None:
+        self.sent += other.sent
+        self.deferred += other.deferred
+        self.failed += other.failed
+        self.released += other.released
+        self.paused_runs += [r for r in other.paused_runs if r not in self.paused_runs]
+        self.runs |= other.runs
+        self.child_queries += other.queries + other.child_queries
+        self.processes += other.processes
 
     def __str__(self):
         text = (
@@ -151,22 +164,29 @@ class Dispatcher:
     def claim(self, limit: int) -> list[dict]:
         """Take up to `limit` due deliveries; they are ours until the lease ends."""
         now = timezone.now()
-        condition = claimable(now)
-        qs = Delivery.objects.filter(condition)
+        qs = Delivery.objects.filter(claimable(now))
+        own_state = Q(
+            status__in=[Delivery.Status.PENDING, Delivery.Status.DEFERRED]
+        ) | Q(status=Delivery.Status.SENDING, lease_expires_at__lt=now)
         if self.run_ids is not None:
             qs = qs.filter(run_id__in=self.run_ids)
         token = f"{self.worker}:{next(self._claims)}"
         with transaction.atomic():
             rows = list(
+                # No ORDER BY: any due rows will do, and the partial index
+                # of open deliveries then serves the claim without walking
+                # past every row already sent.
                 qs.select_for_update(skip_locked=True, of=("self",))
-                .order_by("pk")
+                .order_by()
                 .values(*_CLAIM_FIELDS)[:limit]
             )
             if not rows:
                 return []
             ids = [row["pk"] for row in rows]
+            # The rows are locked (or, on SQLite, the database is): the
+            # update re-checks only the row's own state, without the joins.
             won = (
-                Delivery.objects.filter(condition, pk__in=ids)
+                Delivery.objects.filter(own_state, pk__in=ids)
                 .order_by()
                 .update(
                     status=Delivery.Status.SENDING,
@@ -231,6 +251,14 @@ class Dispatcher:
     def run(self) -> DispatchReport:
         """Claim, send and record until nothing is claimable; never raises
         for anything the mail server does."""
+        with connection.execute_wrapper(self._count_query):
+            return self._run()
+
+    def _count_query(self, execute, sql, params, many, context):
+        self.report.queries += 1
+        return execute(sql, params, many, context)
+
+    def _run(self) -> DispatchReport:
         config = self.config
         work: queue.Queue = queue.Queue()
         results: queue.Queue = queue.Queue()
@@ -328,71 +356,57 @@ class Dispatcher:
     def _write(self, done, breaker) -> None:
         """Store the outcomes of a batch: two queries however big it is."""
         now = timezone.now()
-        deliveries, attempts = [], []
+        rows, attempts = [], []
         failing_runs: dict[int, int] = {}
+        report = self.report
         for row, outcome in done:
-            delivery = Delivery(
-                pk=row["pk"],
-                status=row["status"],
-                attempts=row["attempts"],
-                last_attempt_at=row["last_attempt_at"],
-                next_attempt_at=row["next_attempt_at"],
-                server_response=row["server_response"],
-                message_id=row["message_id"],
-                lease_expires_at=None,
-                claimed_by="",
-            )
-            deliveries.append(delivery)
+            status = row["status"]
+            tries = row["attempts"]
+            last_attempt_at = row["last_attempt_at"]
+            next_attempt_at = row["next_attempt_at"]
+            response = row["server_response"]
             if outcome is None:
                 # Never attempted (the breaker opened): back in the queue.
-                delivery.status = (
-                    Delivery.Status.DEFERRED
-                    if row["attempts"]
-                    else Delivery.Status.PENDING
-                )
-                self.report.released += 1
-                continue
-            if outcome.status == FAILED and outcome.code is None:
+                status = DEFERRED if tries else Delivery.Status.PENDING
+                report.released += 1
+            elif outcome.status == FAILED and outcome.code is None:
                 # Refused before any SMTP exchange: no attempt to log.
-                delivery.status = Delivery.Status.FAILED
-                delivery.server_response = outcome.text
-                delivery.next_attempt_at = None
-                self.report.failed += 1
-                continue
-            delivery.attempts += 1
-            delivery.last_attempt_at = now
-            delivery.server_response = outcome.text
-            status = outcome.status
-            if status == DEFERRED and delivery.attempts >= self.config.max_attempts:
-                status = FAILED
-            if status == DEFERRED:
-                delivery.next_attempt_at = self._retry_at(now, delivery.attempts)
-                if outcome.connection_failed:
-                    failing_runs[row["run_id"]] = max(
-                        failing_runs.get(row["run_id"], 0), delivery.attempts
-                    )
+                status, response, next_attempt_at = FAILED, outcome.text, None
+                report.failed += 1
             else:
-                delivery.next_attempt_at = None
-            delivery.status = {
-                SENT: Delivery.Status.SENT,
-                DEFERRED: Delivery.Status.DEFERRED,
-                FAILED: Delivery.Status.FAILED,
-            }[status]
-            setattr(self.report, status, getattr(self.report, status) + 1)
-            attempts.append(
-                DeliveryAttempt(
-                    delivery_id=row["pk"],
-                    number=delivery.attempts,
-                    attempted_at=now,
-                    outcome=status,
-                    reply_code=outcome.code,
-                    server_response=outcome.text,
+                tries += 1
+                last_attempt_at = now
+                response = outcome.text
+                status = outcome.status
+                if status == DEFERRED and tries >= self.config.max_attempts:
+                    status = FAILED
+                next_attempt_at = None
+                if status == DEFERRED:
+                    next_attempt_at = self._retry_at(now, tries)
+                    if outcome.connection_failed:
+                        failing_runs[row["run_id"]] = max(
+                            failing_runs.get(row["run_id"], 0), tries
+                        )
+                setattr(report, status, getattr(report, status) + 1)
+                attempts.append(
+                    (row["pk"], tries, now, status, outcome.code, outcome.text)
+                )
+            rows.append(
+                (
+                    row["pk"],
+                    status,
+                    tries,
+                    last_attempt_at,
+                    next_attempt_at,
+                    response,
+                    row["message_id"],
                 )
             )
         with transaction.atomic():
-            Delivery.objects.bulk_update(deliveries, _WRITE_FIELDS)
-            if attempts:
-                DeliveryAttempt.objects.bulk_create(attempts)
+            if connection.vendor == "postgresql":
+                _write_postgresql(rows, attempts)
+            else:
+                _write_generic(rows, attempts)
             if breaker.open.is_set() and failing_runs:
                 self._pause(now, failing_runs)
 
@@ -412,3 +426,139 @@ class Dispatcher:
             logger.warning(
                 "Run %s paused for %ss: the mail server keeps failing", run_id, pause
             )
+
+
+def _write_generic(rows, attempts) -> None:
+    Delivery.objects.bulk_update(
+        [
+            Delivery(
+                pk=pk,
+                status=status,
+                attempts=tries,
+                last_attempt_at=last,
+                next_attempt_at=next_at,
+                server_response=response,
+                message_id=message_id,
+                lease_expires_at=None,
+                claimed_by="",
+            )
+            for pk, status, tries, last, next_at, response, message_id in rows
+        ],
+        _WRITE_FIELDS,
+    )
+    DeliveryAttempt.objects.bulk_create(
+        DeliveryAttempt(
+            delivery_id=pk,
+            number=number,
+            attempted_at=at,
+            outcome=outcome,
+            reply_code=code,
+            server_response=text,
+        )
+        for pk, number, at, outcome, code, text in attempts
+    )
+
+
+def _columns(rows, count):
+    return [list(column) for column in zip(*rows, strict=True)] or [[]] * count
+
+
+def _write_postgresql(rows, attempts) -> None:
+    """The same as bulk_update + bulk_create, as two array-parameter queries.
+
+    Django's bulk_update builds a CASE per field and row in Python, which
+    costs more than sending the batch; unnest() takes each column as one
+    array parameter instead.
+    """
+    delivery_table = Delivery._meta.db_table
+    attempt_table = DeliveryAttempt._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {delivery_table} AS d SET
+                status = v.status, attempts = v.attempts,
+                last_attempt_at = v.last_attempt_at,
+                next_attempt_at = v.next_attempt_at,
+                server_response = v.server_response, message_id = v.message_id,
+                lease_expires_at = NULL, claimed_by = ''
+            FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::timestamptz[],
+                        %s::timestamptz[], %s::text[], %s::text[])
+                AS v(id, status, attempts, last_attempt_at, next_attempt_at,
+                     server_response, message_id)
+            WHERE d.id = v.id
+            """,
+            _columns(rows, 7),
+        )
+        if attempts:
+            cursor.execute(
+                f"""
+                INSERT INTO {attempt_table}
+                    (delivery_id, number, attempted_at, outcome, reply_code,
+                     server_response)
+                SELECT * FROM unnest(%s::bigint[], %s::int[], %s::timestamptz[],
+                                     %s::text[], %s::smallint[], %s::text[])
+                """,
+                _columns(attempts, 6),
+            )
+
+
+def dispatch(*, run_ids=None) -> DispatchReport:
+    """Deliver everything claimable, in `MAILING_PROCESSES` processes.
+
+    One process is bound by Python's GIL to one core; extra processes are
+    forked dispatchers sharing the work through the same claims, worth it
+    only for big runs, so they start only when there is much to send.
+    """
+    config = engine_config()
+    extra = config.processes - 1
+    if extra > 0:
+        qs = Delivery.objects.filter(claimable(timezone.now()))
+        if run_ids is not None:
+            qs = qs.filter(run_id__in=run_ids)
+        if qs[: 4 * config.batch_size].count() < 4 * config.batch_size:
+            extra = 0
+    if extra <= 0:
+        return Dispatcher(run_ids=run_ids, config=config).run()
+    import multiprocessing
+
+    from django.db import connections
+
+    # Children must not share the parent's database sockets.
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    children = [
+        context.Process(target=_child, args=(run_ids, results), daemon=True)
+        for _ in range(extra)
+    ]
+    for child in children:
+        child.start()
+    report = Dispatcher(run_ids=run_ids, config=config).run()
+    for _ in children:
+        try:
+            other = results.get(timeout=config.timeout * 4 + 60)
+        except queue.Empty:
+            logger.error("A dispatcher process did not report back")
+            continue
+        if other is not None:
+            report.merge(other)
+    for child in children:
+        child.join(timeout=10)
+    return report
+
+
+def _child(run_ids, results) -> None:
+    from django.db import connections
+
+    report = None
+    try:
+        report = Dispatcher(run_ids=run_ids).run()
+    except Exception:
+        logger.exception("Dispatcher process failed")
+    finally:
+        results.put(report)
+        results.close()
+        results.join_thread()
+        connections.close_all()
+        # Skip the parent's atexit handlers and test-runner state.
+        os._exit(0)

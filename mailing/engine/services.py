@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
-from mailing.models import Mailing, Run
+from mailing.models import Delivery, Mailing, Run
 
-from .dispatcher import Dispatcher, DispatchReport, claimable
+from .dispatcher import DispatchReport, claimable, dispatch
 from .planner import close_finished, plan_due_runs, plan_mailing
 
 logger = logging.getLogger("mailing.engine")
@@ -37,7 +37,7 @@ def send_due_mailings() -> SendReport:
     """
     report = SendReport()
     report.planned = [run.pk for run in plan_due_runs()]
-    report.dispatch = Dispatcher().run()
+    report.dispatch = dispatch()
     close_finished()
     return report
 
@@ -59,7 +59,7 @@ def mailing_start_run(*, mailing: Mailing, force: bool = False) -> SendReport:
         )
     )
     if run_ids:
-        report.dispatch = Dispatcher(run_ids=run_ids).run()
+        report.dispatch = dispatch(run_ids=run_ids)
     close_finished()
     return report
 
@@ -73,8 +73,6 @@ def queue_due_mailings() -> SendReport:
 
     report = SendReport()
     report.planned = [run.pk for run in plan_due_runs()]
-    from mailing.models import Delivery
-
     report.queued = sorted(
         set(
             Delivery.objects.filter(claimable(timezone.now())).values_list(
@@ -90,6 +88,6 @@ def queue_due_mailings() -> SendReport:
 
 def run_dispatch(*, run: Run) -> DispatchReport:
     """Deliver what is claimable in one run (a worker's share of it)."""
-    result = Dispatcher(run_ids=[run.pk]).run()
+    result = dispatch(run_ids=[run.pk])
     close_finished()
     return result

@@ -1,0 +1,402 @@
+"""Dispatch throughput: prints figures, is not a test.
+
+One run of a mailing to 10,000 (and, with --large, 100,000) clients on
+PostgreSQL (its own database, `bench_dispatch`, created and dropped here),
+through a local SMTP sink: Postfix's `smtp-sink` when installed (a Python
+sink would be the bottleneck), aiosmtpd otherwise. For each size it prints
+messages per second, the dispatcher's peak RSS and database queries per
+delivered message; on the same sink it times (a) the naive way, Django's
+`send_mail` once per recipient, and (b) the best bare client without any
+database (smtplib over 10-50 reused connections in threads, and aiosmtplib
+over as many in one event loop), and prints our rate as ratios of both.
+
+    .venv/bin/python bench/dispatch.py            # 10,000 clients
+    .venv/bin/python bench/dispatch.py --large    # 10,000 and 100,000
+
+The admin database URL comes from BENCH_DATABASE_URL (default
+postgres://postgres@127.0.0.1:5432/postgres).
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import shutil
+import smtplib
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+DB_NAME = "bench_dispatch"
+ADMIN_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"
+)
+BODY = (
+    "Dear {{ full_name }},\n\nThis is the monthly news for {{ email }}.\n"
+    + "Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 8
+    + "\n"
+)
+
+
+def bench_url() -> str:
+    parts = urlsplit(ADMIN_URL)
+    return urlunsplit(parts._replace(path=f"/{DB_NAME}"))
+
+
+def setup_django(sink_port: int, **engine) -> None:
+    os.environ["DJANGO_SETTINGS_MODULE"] = "mailsite.settings.test"
+    os.environ["DATABASE_URL"] = bench_url()
+    os.environ["EMAIL_URL"] = f"smtp://127.0.0.1:{sink_port}"
+    os.environ.setdefault("EMAIL_TIMEOUT", "10")
+    import django
+    from django.conf import settings
+
+    django.setup()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    for key, value in engine.items():
+        setattr(settings, key, value)
+
+
+# -- the sink ---------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_sink():
+    """(name, port, stop) for Postfix's smtp-sink, or aiosmtpd."""
+    port = free_port()
+    binary = shutil.which("smtp-sink") or (
+        "/usr/sbin/smtp-sink" if os.path.exists("/usr/sbin/smtp-sink") else None
+    )
+    if binary:
+        command = [binary, "-m", "200"]
+        if os.geteuid() == 0:
+            command += ["-u", "nobody"]
+        process = subprocess.Popen(
+            [*command, f"127.0.0.1:{port}", "256"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+
+        def stop():
+            process.terminate()
+            process.wait()
+
+        return f"Postfix smtp-sink ({binary})", port, stop
+    from mailsite.smtp_sink import SMTPSink
+
+    sink = SMTPSink(port=port).start()
+
+    def stop_python():
+        sink.stop()
+
+    sink.messages = _Discard()
+    return "aiosmtpd (Postfix's smtp-sink is not installed)", port, stop_python
+
+
+class _Discard(list):
+    def append(self, item):
+        pass
+
+
+# -- the database -------------------------------------------------------------
+
+
+def recreate_database() -> None:
+    import psycopg
+
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+
+
+def drop_database() -> None:
+    import psycopg
+
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+
+
+def create_mailing(count: int) -> int:
+    """A once mailing due now to `count` fresh clients (bulk SQL, fast)."""
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from accounts.models import User
+    from mailing.models import Client, Mailing, Message
+    from mailing.scheduling import next_run_at_for
+
+    owner = User.objects.create_user(
+        email=f"bench{count}-{time.time_ns()}@example.com", password="x" * 12
+    )
+    message = Message.objects.create(
+        owner=owner,
+        subject="News for {{ full_name }}",
+        body=BODY,
+        html_body="<p>Dear {{ full_name }},</p><p>" + BODY + "</p>",
+    )
+    now = timezone.now()
+    mailing = Mailing.objects.create(
+        owner=owner,
+        message=message,
+        start_at=now - timedelta(minutes=1),
+        end_at=now + timedelta(days=1),
+    )
+    mailing.next_run_at = next_run_at_for(mailing, now=now)
+    mailing.save()
+    through = Mailing.clients.through._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {Client._meta.db_table}
+                (owner_id, email, full_name, comment, created_at, updated_at)
+                SELECT %s, 'client' || i || '@bench.example', 'Client ' || i, '',
+                       now(), now()
+                FROM generate_series(1, %s) AS i""",
+            [owner.pk, count],
+        )
+        cursor.execute(
+            f"""INSERT INTO {through} (mailing_id, client_id)
+                SELECT %s, id FROM {Client._meta.db_table} WHERE owner_id = %s""",
+            [mailing.pk, owner.pk],
+        )
+    return mailing.pk
+
+
+# -- the three ways of sending --------------------------------------------------
+
+
+def child_engine(mailing_id: int) -> None:
+    """In a fresh process: plan and deliver one mailing; print JSON figures."""
+    from django.db import connection
+
+    from mailing.engine.services import mailing_start_run
+    from mailing.models import Delivery, Mailing
+
+    queries = [0]
+
+    def count(execute, sql, params, many, context):
+        queries[0] += 1
+        return execute(sql, params, many, context)
+
+    mailing = Mailing.objects.get(pk=mailing_id)
+    started = time.perf_counter()
+    with connection.execute_wrapper(count):
+        report = mailing_start_run(mailing=mailing)
+    seconds = time.perf_counter() - started
+    # The wrapper saw this process's queries (planning and dispatching);
+    # forked dispatchers counted their own.
+    queries[0] += report.dispatch.child_queries
+    sent = Delivery.objects.filter(run__mailing=mailing, status="sent").count()
+    total = Delivery.objects.filter(run__mailing=mailing).count()
+    print(
+        json.dumps(
+            {
+                "sent": sent,
+                "total": total,
+                "seconds": seconds,
+                "queries": queries[0],
+                "processes": report.dispatch.processes,
+                "peak_rss_mb": max(
+                    resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                    resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+                )
+                / 1024,
+            }
+        )
+    )
+
+
+def run_engine(count: int, port: int, connections: int, processes: int) -> dict:
+    mailing_id = create_mailing(count)
+    output = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            str(mailing_id),
+            "--port",
+            str(port),
+            "--connections",
+            str(connections),
+            "--processes",
+            str(processes),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def naive(port: int, count: int) -> float:
+    """Django's send_mail once per recipient: a new connection every time."""
+    from django.core.mail import send_mail
+
+    started = time.perf_counter()
+    for i in range(count):
+        send_mail(
+            f"News for Client {i}",
+            BODY,
+            "Mailsite <noreply@localhost>",
+            [f"naive{i}@bench.example"],
+        )
+    return count / (time.perf_counter() - started)
+
+
+def _bare_message(i: int) -> bytes:
+    return (
+        f"From: noreply@localhost\r\nTo: bare{i}@bench.example\r\n"
+        f"Subject: News for Client {i}\r\nMessage-ID: <bare{i}@localhost>\r\n"
+        f"\r\n{BODY}".replace("\n", "\r\n").replace("\r\r\n", "\r\n")
+    ).encode()
+
+
+def bare_smtplib(port: int, count: int, connections: int) -> float:
+    """smtplib over reused connections in threads; no database at all."""
+    counter = iter(range(count))
+    lock = threading.Lock()
+
+    def work():
+        conn = smtplib.SMTP("127.0.0.1", port, timeout=10)
+        while True:
+            with lock:
+                i = next(counter, None)
+            if i is None:
+                break
+            conn.sendmail(
+                "noreply@localhost", [f"bare{i}@bench.example"], _bare_message(i)
+            )
+        conn.quit()
+
+    threads = [threading.Thread(target=work) for _ in range(connections)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return count / (time.perf_counter() - started)
+
+
+def bare_aiosmtplib(port: int, count: int, connections: int) -> float:
+    """aiosmtplib over reused connections in one event loop."""
+    import aiosmtplib
+
+    async def main():
+        queue = asyncio.Queue()
+        for i in range(count):
+            queue.put_nowait(i)
+
+        async def work():
+            client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=10)
+            await client.connect()
+            while not queue.empty():
+                i = queue.get_nowait()
+                await client.sendmail(
+                    "noreply@localhost", [f"bare{i}@bench.example"], _bare_message(i)
+                )
+            await client.quit()
+
+        await asyncio.gather(*(work() for _ in range(connections)))
+
+    started = time.perf_counter()
+    asyncio.run(main())
+    return count / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--large", action="store_true", help="also 100,000 clients")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="MAILING_PROCESSES for the engine (default: one per CPU)",
+    )
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        setup_django(
+            args.port,
+            MAILING_CONNECTIONS=args.connections,
+            MAILING_PROCESSES=args.processes,
+        )
+        child_engine(args.child)
+        return
+
+    sink_name, port, stop_sink = start_sink()
+    recreate_database()
+    try:
+        setup_django(port)
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        print(f"Sink: {sink_name} on 127.0.0.1:{port}")
+        print(f"CPUs: {os.cpu_count()}; PostgreSQL database {DB_NAME}")
+
+        naive_rate = naive(port, 2000)
+        print(f"(a) naive send_mail per recipient: {naive_rate:8.0f} msg/s")
+        bare = {}
+        for connections in (10, 20, 50):
+            bare[f"smtplib, {connections} threads"] = bare_smtplib(
+                port, 20000, connections
+            )
+            bare[f"aiosmtplib, {connections} connections"] = bare_aiosmtplib(
+                port, 20000, connections
+            )
+        for name, rate in bare.items():
+            print(f"    bare {name:28}: {rate:8.0f} msg/s")
+        best_name, best = max(bare.items(), key=lambda item: item[1])
+        print(f"(b) best bare client ({best_name}): {best:8.0f} msg/s")
+
+        sizes = [10_000, 100_000] if args.large else [10_000]
+        results = {}
+        for size in sizes:
+            figures = run_engine(size, port, args.connections, args.processes)
+            results[size] = figures
+            rate = figures["sent"] / figures["seconds"]
+            print(
+                f"Engine, {size:>7,} clients: {figures['sent']:,}/{figures['total']:,}"
+                f" sent in {figures['seconds']:.1f}s = {rate:,.0f} msg/s;"
+                f" peak RSS {figures['peak_rss_mb']:.0f} MB;"
+                f" {figures['queries'] / max(figures['sent'], 1):.4f} queries/msg"
+                f" ({figures['queries']} queries)"
+            )
+            print(
+                f"    = {rate / naive_rate:.1f}x naive (target >= 3x),"
+                f" {100 * rate / best:.0f}% of the best bare client"
+                f" (target >= 60%)"
+            )
+        if 100_000 in results:
+            ratio = results[100_000]["peak_rss_mb"] / results[10_000]["peak_rss_mb"]
+            print(f"Peak RSS 100k / 10k: {ratio:.2f} (target <= 1.2)")
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        stop_sink()
+        drop_database()
+
+
+if __name__ == "__main__":
+    main()
