@@ -1,8 +1,14 @@
 """Test data for the send engine's tests (plain ORM calls, no factories)."""
 
 import itertools
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
+import pytest
+from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
@@ -61,3 +67,36 @@ def make_mailing(
         mailing.next_run_at = next_run_at_for(mailing, now=now)
         mailing.save(update_fields=["next_run_at"])
     return mailing
+
+
+def dispatcher(sink, *options, **env) -> subprocess.Popen:
+    """`manage.py send_mailings *options` as a separate process on the test
+    database, sending to `sink`; `env` sets more environment variables."""
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "mailing.tests.smtp_settings",
+        "DATABASE_URL": f"{url}/{db['NAME']}",
+        "EMAIL_URL": f"smtp://{sink.host}:{sink.port}",
+        "EMAIL_TIMEOUT": "2",
+        "PYTHONUNBUFFERED": "1",
+        **{key: str(value) for key, value in env.items()},
+    }
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "send_mailings", *options],
+        cwd=settings.BASE_DIR,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def require_postgresql() -> None:
+    """Tests with separate dispatcher processes need a database that other
+    processes can reach and SKIP LOCKED: PostgreSQL. CI always has it."""
+    if connection.vendor != "postgresql":
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail("CI must run these tests on PostgreSQL.")
+        pytest.skip("Separate dispatcher processes need PostgreSQL.")

@@ -4,54 +4,24 @@ The dispatchers are real `manage.py send_mailings` processes working on the
 test database (transactional tests, so they see committed rows).
 """
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
-from django.db import connection
 
 from mailing.models import Delivery, Run
-from mailing.tests.engine_support import make_mailing
-
-BASE_DIR = Path(settings.BASE_DIR)
+from mailing.tests.engine_support import (
+    dispatcher,
+    make_mailing,
+    require_postgresql,
+)
 
 
 @pytest.fixture(autouse=True)
 def postgresql():
-    """Many dispatchers at once is what PostgreSQL is for (SKIP LOCKED); on a
-    SQLite run these tests do not apply, and CI always runs PostgreSQL."""
-    if connection.vendor != "postgresql":
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail("CI must run these tests on PostgreSQL.")
-        pytest.skip("SKIP LOCKED across processes needs PostgreSQL.")
-
-
-def dispatcher(sink, **env) -> subprocess.Popen:
-    db = connection.settings_dict
-    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-    environment = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "mailing.tests.smtp_settings",
-        "DATABASE_URL": f"{url}/{db['NAME']}",
-        "EMAIL_URL": f"smtp://{sink.host}:{sink.port}",
-        "EMAIL_TIMEOUT": "2",
-        **{key: str(value) for key, value in env.items()},
-    }
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "send_mailings"],
-        cwd=BASE_DIR,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    require_postgresql()
 
 
 @pytest.mark.slow
