@@ -220,3 +220,12 @@ def test_send_now_from_the_command_starts_a_run_before_its_time(smtp_sink):
     # The scheduled occurrence still comes.
     assert mailing.next_run_at == mailing.start_at
     assert mailing.status == Mailing.Status.RUNNING
+
+
+@pytest.mark.django_db
+def test_the_send_now_task_starts_a_run_before_its_time(smtp_sink):
+    mailing = make_mailing(clients=2, start_at=timezone.now() + timedelta(days=2))
+    start_mailing_run.enqueue(mailing_id=mailing.pk)
+    assert smtp_sink.messages == []
+    start_mailing_run.enqueue(mailing_id=mailing.pk, send_now=True)
+    assert len(smtp_sink.messages) == 2
