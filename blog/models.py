@@ -28,6 +28,9 @@ class BlogIndexPage(CachedViewRestrictionsMixin, RoutablePageMixin, Page):
     subpage_types = ["blog.BlogPage"]
     max_count = 1
 
+    class Meta:
+        verbose_name = "blog"
+
     def get_articles(self):
         from blog.selectors import article_list
 
@@ -113,6 +116,9 @@ class BlogPage(CachedViewRestrictionsMixin, Page):
 
     parent_page_types = ["blog.BlogIndexPage"]
     subpage_types = []
+
+    class Meta:
+        verbose_name = "article"
 
     @property
     def publication_date(self):
