@@ -153,3 +153,18 @@ def test_a_client_unsubscribing_mid_run_is_not_sent_the_rest(smtp_sink):
     assert skipped.status == Delivery.Status.FAILED
     assert skipped.server_response == "Not sent: the client unsubscribed."
     assert len(smtp_sink.messages) == 1
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_unsubscribing_in_the_browser(page, screenshot):
+    """A recipient follows the link, confirms, and is unsubscribed."""
+    client = make_mailing(clients=1).clients.get()
+    token = unsubscribe_token(owner_id=client.owner_id, client_id=client.pk)
+    page.goto(f"/m/unsubscribe/{token}/")
+    assert page.get_by_role("heading", name="Unsubscribe?").is_visible()
+    screenshot("confirm")
+    page.get_by_role("button", name="Unsubscribe").click()
+    page.get_by_role("heading", name="You are unsubscribed").wait_for()
+    client.refresh_from_db()
+    assert client.unsubscribed_at is not None
