@@ -157,6 +157,9 @@ class Dispatcher:
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{next(_worker_seq)}"
         self._claims = itertools.count(1)
         self._prepared: dict[int, PreparedMessage] = {}
+        # Runs whose deliveries hit connection failures, with their highest
+        # attempt count: the runs the breaker pauses if it opens.
+        self._failing_runs: dict[int, int] = {}
         self.report = DispatchReport()
 
     # -- claiming -----------------------------------------------------------
@@ -213,7 +216,12 @@ class Dispatcher:
     # -- sending ------------------------------------------------------------
 
     def _sender(self, work, results, breaker, limiter):
-        transport = open_transport(timeout=self.config.timeout)
+        """One thread, one connection: send queued messages until told to stop.
+
+        Every item taken yields exactly one result, whatever happens, so the
+        main loop's count of messages in flight always drains.
+        """
+        transport = None
         try:
             while True:
                 item = work.get()
@@ -224,29 +232,36 @@ class Dispatcher:
                     results.put((row, None))
                     continue
                 try:
-                    message_id, data = prepared.build(
-                        client_id=row["client_id"],
-                        email=row["email"],
-                        full_name=row["client__full_name"] or "",
-                        date_header=date,
-                    )
-                except InvalidAddress as exc:
-                    results.put((row, Outcome(FAILED, str(exc))))
-                    continue
-                row["message_id"] = message_id
-                limiter.wait()
-                try:
-                    outcome = transport.send(prepared.envelope_from, row["email"], data)
+                    if transport is None:
+                        transport = open_transport(timeout=self.config.timeout)
+                    outcome = self._send_one(transport, row, prepared, date, limiter)
                 except Exception as exc:  # a bug must not lose the row
                     logger.exception("Unexpected error while sending")
                     outcome = Outcome(DEFERRED, f"Internal error: {exc}")
-                breaker.record(outcome)
+                if outcome.code is not None or outcome.connection_failed:
+                    breaker.record(outcome)
                 results.put((row, outcome))
         finally:
-            try:
-                transport.close()
-            except Exception:
-                logger.debug("Closing the transport failed", exc_info=True)
+            if transport is not None:
+                try:
+                    transport.close()
+                except Exception:
+                    logger.debug("Closing the transport failed", exc_info=True)
+
+    @staticmethod
+    def _send_one(transport, row, prepared, date, limiter) -> Outcome:
+        try:
+            message_id, data = prepared.build(
+                client_id=row["client_id"],
+                email=row["email"],
+                full_name=row["client__full_name"] or "",
+                date_header=date,
+            )
+        except InvalidAddress as exc:
+            return Outcome(FAILED, str(exc))
+        row["message_id"] = message_id
+        limiter.wait()
+        return transport.send(prepared.envelope_from, row["email"], data)
 
     def run(self) -> DispatchReport:
         """Claim, send and record until nothing is claimable; never raises
@@ -357,7 +372,7 @@ class Dispatcher:
         """Store the outcomes of a batch: two queries however big it is."""
         now = timezone.now()
         rows, attempts = [], []
-        failing_runs: dict[int, int] = {}
+        failing_runs = self._failing_runs
         report = self.report
         for row, outcome in done:
             status = row["status"]
@@ -409,6 +424,7 @@ class Dispatcher:
                 _write_generic(rows, attempts)
             if breaker.open.is_set() and failing_runs:
                 self._pause(now, failing_runs)
+                failing_runs.clear()
 
     def _pause(self, now, failing_runs: dict[int, int]) -> None:
         """Open circuit: leave these runs alone for a while, longer each time."""

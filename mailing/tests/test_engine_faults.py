@@ -197,3 +197,25 @@ def test_connection_faults_defer_then_pause_the_run(mode, smtp_sink, engine_sett
     else:
         assert taken_during_the_fault == 0
         assert len(smtp_sink.messages) == CLIENTS
+
+
+@pytest.mark.django_db
+def test_a_bug_while_building_one_message_loses_and_blocks_nothing(
+    smtp_sink, engine_settings, monkeypatch
+):
+    """An unexpected error defers that delivery; the others go out."""
+    from mailing.engine.message import PreparedMessage
+
+    build = PreparedMessage.build
+
+    def flaky(self, **kwargs):
+        if kwargs["email"].startswith("client3."):
+            raise RuntimeError("boom")
+        return build(self, **kwargs)
+
+    monkeypatch.setattr(PreparedMessage, "build", flaky)
+    mailing = make_mailing(clients=CLIENTS)
+    assert send() < 5
+    assert statuses(mailing) == {"sent": CLIENTS - 1, "deferred": 1}
+    broken = Delivery.objects.get(run__mailing=mailing, status="deferred")
+    assert broken.server_response == "Internal error: boom"
