@@ -73,12 +73,11 @@ def queue_due_mailings() -> SendReport:
 
     report = SendReport()
     report.planned = [run.pk for run in plan_due_runs()]
-    report.queued = sorted(
-        set(
-            Delivery.objects.filter(claimable(timezone.now())).values_list(
-                "run_id", flat=True
-            )
-        )
+    report.queued = list(
+        Delivery.objects.filter(claimable(timezone.now()))
+        .order_by("run_id")
+        .values_list("run_id", flat=True)
+        .distinct()
     )
     for run_id in report.queued:
         transaction.on_commit(lambda run_id=run_id: dispatch_run.enqueue(run_id=run_id))
