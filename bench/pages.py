@@ -1,0 +1,564 @@
+"""Page latency and throughput: prints figures, is not a test.
+
+Builds (once, then reuses) a PostgreSQL database `bench_pages` with 100,000
+clients, 10,000 mailings (50 recipients each), 10,000 runs with 1,000,000
+deliveries and 10,000 illustrated articles, serves it with gunicorn
+(settings with DEBUG off, 2 sync workers) on a free port, and prints for the
+home page, an article page and a Wagtail page that shows no figures (the
+blog's search form): requests per second and p50 / p99 latency with a warm
+cache and a cold one side by side, and database queries per request.
+
+    .venv/bin/python bench/pages.py              # build if needed, measure
+    .venv/bin/python bench/pages.py --rebuild    # drop the data and rebuild
+
+Cold means the cache (its own Redis database, BENCH_REDIS_URL, default
+redis://127.0.0.1:6379/5) is flushed before every request; those requests
+are sent one at a time. Warm requests come from CONCURRENCY threads after a
+warm-up that also primes every article's card. The admin database URL comes
+from BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres).
+"""
+
+import argparse
+import http.client
+import json
+import os
+import random
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+DB_NAME = "bench_pages"
+ADMIN_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
+VAR = BASE_DIR / "var" / "bench_pages"
+
+OWNERS = 100
+CLIENTS = 100_000
+MAILINGS = 10_000
+RECIPIENTS_PER_MAILING = 50
+DELIVERIES_PER_RUN = 100  # 10,000 runs x 100 = 1,000,000 deliveries
+ARTICLES = 10_000
+IMAGES = 20
+WORKERS = 2
+CONCURRENCY = 2
+WARM_REQUESTS = 1000
+COLD_REQUESTS = 60
+USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) Chrome/130.0 Safari/537.36 bench"
+
+
+def bench_url() -> str:
+    parts = urlsplit(ADMIN_URL)
+    return urlunsplit(parts._replace(path=f"/{DB_NAME}"))
+
+
+def environment() -> dict:
+    return {
+        # The dev settings with DEBUG off: production's manifest storage
+        # needs a collectstatic that nothing here serves anyway.
+        "DJANGO_SETTINGS_MODULE": "mailsite.settings.dev",
+        "DATABASE_URL": bench_url(),
+        "REDIS_URL": REDIS_URL,
+        "CACHE_KEY_PREFIX": "bench_pages",
+        "SECRET_KEY": "bench-" + secrets.token_urlsafe(60),
+        "HTTPS": "off",
+        "DEBUG": "off",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "MEDIA_ROOT": str(VAR / "media"),
+        "STATIC_ROOT": str(VAR / "static"),
+    }
+
+
+def create_database() -> None:
+    import psycopg
+
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        exists = admin.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]
+        ).fetchone()
+        if not exists:
+            admin.execute(f'CREATE DATABASE "{DB_NAME}"')
+
+
+def setup_django() -> None:
+    os.environ.update(environment())
+    import django
+
+    django.setup()
+
+
+# -- building the data --------------------------------------------------------
+
+
+def build(*, rebuild: bool) -> None:
+    from django.core.management import call_command
+
+    from blog.models import BlogPage
+    from mailing.models import Delivery
+
+    call_command("migrate", verbosity=0)
+    if rebuild:
+        _wipe()
+    if Delivery.objects.count() < MAILINGS * DELIVERIES_PER_RUN:
+        _wipe()
+        _build_mailing_data()
+    if BlogPage.objects.live().count() < ARTICLES:
+        _build_articles()
+
+
+def _wipe() -> None:
+    from django.db import connection
+
+    from blog.models import BlogPage
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE mailing_deliveryattempt, mailing_delivery, mailing_run, "
+            "mailing_mailing_clients, mailing_moderationevent, mailing_mailing, "
+            "mailing_message, mailing_client CASCADE"
+        )
+        cursor.execute("DELETE FROM accounts_user WHERE email LIKE 'owner%@bench'")
+    BlogPage.objects.all().delete()
+
+
+def _step(number: int) -> str:
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    digits = ""
+    while number:
+        number, rest = divmod(number, 36)
+        digits = alphabet[rest] + digits
+    return digits.rjust(4, "0")
+
+
+def _build_mailing_data() -> None:
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from accounts.models import User
+    from mailing.models import Client, Delivery, Mailing, Message, Run
+
+    started = time.monotonic()
+    now = timezone.now()
+    with transaction.atomic():
+        owners = User.objects.bulk_create(
+            User(email=f"owner{n}@bench", password="!") for n in range(OWNERS)
+        )
+        per_owner = CLIENTS // OWNERS
+        # Addresses repeat across owners (the same person in several address
+        # books), so unique clients is well below the number of rows.
+        Client.objects.bulk_create(
+            (
+                Client(
+                    owner=owners[n // per_owner],
+                    email=f"person{n % 70_000}@example.com",
+                    full_name=f"Person {n}",
+                )
+                for n in range(CLIENTS)
+            ),
+            batch_size=5000,
+        )
+        messages = Message.objects.bulk_create(
+            Message(owner=owner, subject="News", body="Hello {{ full_name }}")
+            for owner in owners
+        )
+        statuses = ["running"] * 3 + ["created"] * 3 + ["finished"] * 4
+        Mailing.objects.bulk_create(
+            (
+                Mailing(
+                    owner=owners[n % OWNERS],
+                    message=messages[n % OWNERS],
+                    start_at=now - timedelta(days=1),
+                    end_at=now + timedelta(days=30),
+                    periodicity="daily",
+                    status=statuses[n % len(statuses)],
+                    is_active=n % 17 != 0,
+                )
+                for n in range(MAILINGS)
+            ),
+            batch_size=5000,
+        )
+    print(f"  owners, clients, messages, mailings: {time.monotonic() - started:.0f}s")
+
+    # The big tables are filled by PostgreSQL itself: each mailing gets a
+    # window of its owner's clients as recipients and one run whose
+    # deliveries go to a (larger) window of them.
+    with connection.cursor() as cursor:
+        for sql in (
+            f"""
+            WITH m AS (
+                SELECT id, owner_id, row_number() OVER (
+                    PARTITION BY owner_id ORDER BY id) AS nth
+                FROM mailing_mailing),
+            c AS (
+                SELECT id, owner_id, row_number() OVER (
+                    PARTITION BY owner_id ORDER BY id) - 1 AS nth
+                FROM mailing_client)
+            INSERT INTO mailing_mailing_clients (mailing_id, client_id)
+            SELECT m.id, c.id FROM m JOIN c ON c.owner_id = m.owner_id
+            WHERE c.nth >= (m.nth * 7) % {CLIENTS // OWNERS - 100}
+              AND c.nth < (m.nth * 7) % {CLIENTS // OWNERS - 100}
+                          + {RECIPIENTS_PER_MAILING}
+            """,
+            """
+            INSERT INTO mailing_run (mailing_id, scheduled_for, status, created_at,
+                                     started_at, finished_at)
+            SELECT id, start_at, 'finished', now(), start_at, start_at
+            FROM mailing_mailing
+            """,
+            f"""
+            WITH r AS (
+                SELECT r.id, m.owner_id, row_number() OVER (
+                    PARTITION BY m.owner_id ORDER BY r.id) AS nth
+                FROM mailing_run r JOIN mailing_mailing m ON m.id = r.mailing_id),
+            c AS (
+                SELECT id, email, owner_id, row_number() OVER (
+                    PARTITION BY owner_id ORDER BY id) - 1 AS nth
+                FROM mailing_client)
+            INSERT INTO mailing_delivery (run_id, client_id, email, status, attempts,
+                last_attempt_at, server_response, message_id, claimed_by)
+            SELECT r.id, c.id, c.email,
+                   CASE WHEN c.id % 20 = 0 THEN 'failed' ELSE 'sent' END, 1, now(),
+                   CASE WHEN c.id % 20 = 0 THEN '550 5.1.1 No such user'
+                        ELSE '250 2.0.0 OK' END, '', ''
+            FROM r JOIN c ON c.owner_id = r.owner_id
+            WHERE c.nth >= (r.nth * 3) % {CLIENTS // OWNERS - DELIVERIES_PER_RUN}
+              AND c.nth < (r.nth * 3) % {CLIENTS // OWNERS - DELIVERIES_PER_RUN}
+                          + {DELIVERIES_PER_RUN}
+            """,
+            "ANALYZE",
+        ):
+            cursor.execute(sql)
+    print(
+        f"  {Client.objects.count():,} clients, {Mailing.objects.count():,} "
+        f"mailings, {Run.objects.count():,} runs, "
+        f"{Delivery.objects.count():,} deliveries: {time.monotonic() - started:.0f}s"
+    )
+
+
+def _build_articles() -> None:
+    from django.contrib.contenttypes.models import ContentType
+    from django.db import connection, transaction
+    from django.utils import timezone
+    from wagtail.images.models import Image
+
+    from blog.demo import _illustration
+    from blog.models import BlogPage
+    from home.tree import site_tree_ensure
+
+    started = time.monotonic()
+    _, blog = site_tree_ensure()
+    BlogPage.objects.all().delete()
+    blog.refresh_from_db()
+    images = [
+        _illustration(
+            f"Bench {n}",
+            ((n * 12 % 255, 90, 200), (30, n * 11 % 255, 120)),
+            seed=n,
+            size=(1200, 675),
+        )
+        for n in range(IMAGES)
+    ]
+    content_type = ContentType.objects.get_for_model(BlogPage)
+    now = timezone.now()
+    columns = (
+        "path, depth, numchild, title, draft_title, slug, live, "
+        "has_unpublished_changes, url_path, seo_title, show_in_menus, "
+        "search_description, expired, content_type_id, locked, "
+        "first_published_at, last_published_at, translation_key, locale_id"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        raw = cursor.cursor
+        with raw.copy(f"COPY wagtailcore_page ({columns}) FROM STDIN") as copy:
+            for n in range(1, ARTICLES + 1):
+                published = now - timedelta(minutes=n)
+                slug = f"bench-article-{n}"
+                copy.write_row(
+                    (
+                        blog.path + _step(n),
+                        blog.depth + 1,
+                        0,
+                        f"Benchmark article {n}",
+                        f"Benchmark article {n}",
+                        slug,
+                        True,
+                        False,
+                        f"{blog.url_path}{slug}/",
+                        "",
+                        False,
+                        f"Article {n} of the benchmark.",
+                        False,
+                        content_type.pk,
+                        False,
+                        published,
+                        published,
+                        str(uuid.uuid4()),
+                        blog.locale_id,
+                    )
+                )
+        cursor.execute(
+            "SELECT id, path FROM wagtailcore_page WHERE path LIKE %s "
+            "AND depth = %s ORDER BY path",
+            [blog.path + "%", blog.depth + 1],
+        )
+        page_ids = [row[0] for row in cursor.fetchall()]
+        body = json.dumps(
+            [
+                {
+                    "type": "paragraph",
+                    "value": "<p>" + "A paragraph of benchmark text. " * 20 + "</p>",
+                    "id": str(uuid.uuid4()),
+                },
+                {
+                    "type": "quote",
+                    "value": {"text": "Measure twice.", "attribution": "Bench"},
+                    "id": str(uuid.uuid4()),
+                },
+            ]
+        )
+        with raw.copy(
+            "COPY blog_blogpage (page_ptr_id, introduction, body, date_published, "
+            "view_count, image_id) FROM STDIN"
+        ) as copy:
+            for n, page_id in enumerate(page_ids, start=1):
+                copy.write_row(
+                    (
+                        page_id,
+                        f"Teaser of benchmark article {n}.",
+                        body,
+                        now - timedelta(minutes=n),
+                        0,
+                        images[n % len(images)].pk,
+                    )
+                )
+        cursor.execute(
+            "UPDATE wagtailcore_page SET numchild = %s WHERE id = %s",
+            [len(page_ids), blog.pk],
+        )
+        cursor.execute("ANALYZE")
+    assert Image.objects.count() >= IMAGES
+    print(f"  {len(page_ids):,} articles: {time.monotonic() - started:.0f}s")
+
+
+# -- measuring ----------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(port: int) -> subprocess.Popen:
+    env = {**os.environ, **environment()}
+    server = subprocess.Popen(
+        [
+            str(BASE_DIR / ".venv" / "bin" / "gunicorn"),
+            "mailsite.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(WORKERS),
+            "--log-level",
+            "warning",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            status, _ = get(port, "/robots.txt")
+            if status == 200:
+                return server
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise RuntimeError("gunicorn did not start")
+
+
+def get(port: int, path: str) -> tuple[int, float]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    started = time.perf_counter()
+    connection.request("GET", path, headers={"User-Agent": USER_AGENT})
+    response = connection.getresponse()
+    response.read()
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return response.status, elapsed
+
+
+def flush_cache() -> None:
+    from django_redis import get_redis_connection
+
+    get_redis_connection("default").flushdb()
+
+
+def measure_warm(port, paths, requests, concurrency) -> dict:
+    latencies, errors = [], []
+    lock = threading.Lock()
+    counter = iter(range(requests))
+
+    def worker():
+        while True:
+            with lock:
+                n = next(counter, None)
+            if n is None:
+                return
+            status, elapsed = get(port, paths(n))
+            with lock:
+                latencies.append(elapsed)
+                if status != 200:
+                    errors.append(status)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    return summary(latencies, wall, errors)
+
+
+def measure_cold(port, paths, requests) -> dict:
+    latencies, errors = [], []
+    for n in range(requests):
+        flush_cache()
+        status, elapsed = get(port, paths(n))
+        latencies.append(elapsed)
+        if status != 200:
+            errors.append(status)
+    return summary(latencies, sum(latencies), errors)
+
+
+def summary(latencies, wall, errors) -> dict:
+    ordered = sorted(latencies)
+    return {
+        "rps": len(ordered) / wall,
+        "p50": statistics.median(ordered) * 1000,
+        "p99": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
+        "errors": len(errors),
+    }
+
+
+def queries_per_request(path_for, *, cold: bool) -> float:
+    """Queries one request costs, counted in this process on the same data."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for n in range(5):
+        client = Client(HTTP_USER_AGENT=USER_AGENT, HTTP_HOST="127.0.0.1")
+        if cold:
+            flush_cache()
+        else:
+            client.get(path_for(n + 1000))
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(path_for(n))
+        assert response.status_code == 200, (path_for(n), response.status_code)
+        counts.append(len(queries))
+    return statistics.mean(counts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rebuild", action="store_true")
+    args = parser.parse_args()
+
+    VAR.mkdir(parents=True, exist_ok=True)
+    create_database()
+    setup_django()
+    print(f"Database {DB_NAME}: building what is missing (once; reused later)")
+    build(rebuild=args.rebuild)
+
+    from blog.models import BlogPage
+    from blog.selectors import article_cards_prime
+    from mailing.models import Client, Delivery, Mailing
+    from mailing.selectors import site_figures
+
+    slugs = list(BlogPage.objects.live().values_list("slug", flat=True))
+    rng = random.Random(5)
+    article_paths = [f"/blog/{rng.choice(slugs)}/" for _ in range(WARM_REQUESTS * 2)]
+    pages = {
+        "home page": lambda n: "/",
+        "article page": lambda n: article_paths[n % len(article_paths)],
+        "no figures (blog search form)": lambda n: "/blog/search/",
+    }
+    print(
+        f"Data: {Client.objects.count():,} clients, {Mailing.objects.count():,} "
+        f"mailings, {Delivery.objects.count():,} deliveries, "
+        f"{len(slugs):,} articles; figures {site_figures()}"
+    )
+
+    port = free_port()
+    server = start_gunicorn(port)
+    try:
+        # Warm up: renditions of every image, figures, ids, and every card.
+        flush_cache()
+        for n in range(60):
+            for path_for in pages.values():
+                get(port, path_for(n))
+        for n in range(1, IMAGES + 1):  # one article per image: all renditions
+            get(port, f"/blog/bench-article-{n}/")
+        primed = article_cards_prime()
+        print(
+            f"gunicorn: {WORKERS} sync workers, DEBUG off, "
+            f"127.0.0.1:{port}; warm: {WARM_REQUESTS} requests from "
+            f"{CONCURRENCY} clients after priming {primed:,} cards; cold: "
+            f"{COLD_REQUESTS} requests one at a time, cache flushed before each"
+        )
+        rows = []
+        for name, path_for in pages.items():
+            warm = measure_warm(port, path_for, WARM_REQUESTS, CONCURRENCY)
+            warm_queries = queries_per_request(path_for, cold=False)
+            cold = measure_cold(port, path_for, COLD_REQUESTS)
+            cold_queries = queries_per_request(path_for, cold=True)
+            flush_cache()
+            for n in range(30):
+                get(port, path_for(n))
+            article_cards_prime()
+            rows.append((name, warm, warm_queries, cold, cold_queries))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    header = (
+        f"{'page':<31}{'cache':<6}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'p99/p50':>9}{'queries':>9}{'errors':>8}"
+    )
+    print()
+    print(header)
+    print("-" * len(header))
+    for name, warm, warm_queries, cold, cold_queries in rows:
+        for label, figures, queries in (
+            ("warm", warm, warm_queries),
+            ("cold", cold, cold_queries),
+        ):
+            print(
+                f"{name:<31}{label:<6}{figures['rps']:>9.1f}{figures['p50']:>9.1f}"
+                f"{figures['p99']:>9.1f}{figures['p99'] / figures['p50']:>9.2f}"
+                f"{queries:>9.1f}{figures['errors']:>8}"
+            )
+    home, plain = rows[0], rows[2]
+    print()
+    print(
+        f"Targets: warm home queries {home[2]:.1f} (<= 3); warm home p99/p50 "
+        f"{home[1]['p99'] / home[1]['p50']:.2f} (<= 2); warm home throughput "
+        f"{home[1]['rps'] / plain[1]['rps']:.2f} of the figure-less page (>= 0.5)"
+    )
+
+
+if __name__ == "__main__":
+    main()
