@@ -69,14 +69,14 @@ def test_watch_keeps_sending_and_stops_cleanly_on_sigterm(smtp_sink):
     try:
         time.sleep(3)  # Django starts, a few empty rounds pass
         make_mailing(clients=2)
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 30
         while len(smtp_sink.messages) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert len(smtp_sink.messages) == 2
         watch.send_signal(signal.SIGTERM)
-        output, _ = watch.communicate(timeout=10)
+        output, _ = watch.communicate(timeout=15)
     finally:
         if watch.poll() is None:
             watch.kill()
+    assert len(smtp_sink.messages) == 2, output
     assert watch.returncode == 0, output
     assert "Stopping after the current round." in output
