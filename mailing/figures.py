@@ -13,9 +13,17 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 FIGURES_KEY = "mailing:site-figures"
+# The last figures computed, kept after an invalidation: served to the
+# requests that arrive while one request recomputes (no stampede).
+LAST_KEY = "mailing:site-figures:last"
+LOCK_KEY = "mailing:site-figures:lock"
+# Bumped by every invalidation; figures computed across a bump are not
+# stored as fresh, since they may miss the change.
+GENERATION_KEY = "mailing:site-figures:generation"
 # Invalidation keeps the figures fresh; the timeout is only a safety net
 # for changes that bypassed both the signals and the services.
 FIGURES_TIMEOUT = 300
+LOCK_TIMEOUT = 30
 
 
 def site_figures() -> dict:
@@ -24,11 +32,27 @@ def site_figures() -> dict:
     Active means running and enabled by the managers. Unique clients are the
     distinct e-mail addresses that receive at least one mailing (one person
     in two customers' address books counts once).
+
+    After a change, one request recomputes them; requests arriving during
+    that computation get the previous figures, a moment out of date.
     """
     figures = cache.get(FIGURES_KEY)
-    if figures is None:
+    if figures is not None:
+        return figures
+    computing = cache.add(LOCK_KEY, True, LOCK_TIMEOUT)
+    if not computing:
+        last = cache.get(LAST_KEY)
+        if last is not None:
+            return last
+    try:
+        generation = cache.get(GENERATION_KEY, 0)
         figures = _compute()
-        cache.set(FIGURES_KEY, figures, FIGURES_TIMEOUT)
+        if cache.get(GENERATION_KEY, 0) == generation:
+            cache.set(FIGURES_KEY, figures, FIGURES_TIMEOUT)
+        cache.set(LAST_KEY, figures, None)
+    finally:
+        if computing:
+            cache.delete(LOCK_KEY)
     return figures
 
 
@@ -38,8 +62,17 @@ def site_figures_invalidate() -> None:
     The second drop matters: a page rendered between this call and the
     commit would otherwise cache figures that miss the uncommitted change.
     """
+    _forget()
+    transaction.on_commit(_forget)
+
+
+def _forget() -> None:
+    cache.add(GENERATION_KEY, 0, None)
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:  # evicted between add() and incr()
+        cache.set(GENERATION_KEY, 1, None)
     cache.delete(FIGURES_KEY)
-    transaction.on_commit(lambda: cache.delete(FIGURES_KEY))
 
 
 def _compute() -> dict:

@@ -11,7 +11,8 @@ from django.utils import timezone
 from blog.selectors import article_cards_prime
 from blog.tests.utils import BROWSER_UA, make_article
 from home.tree import site_tree_ensure
-from mailing.figures import FIGURES_KEY, site_figures_invalidate
+from mailing import figures as figures_module
+from mailing.figures import FIGURES_KEY, LOCK_KEY, site_figures_invalidate
 from mailing.models import Client, Mailing, Message
 from mailing.selectors import site_figures
 
@@ -122,6 +123,36 @@ def test_bulk_changes_show_after_an_explicit_invalidation(known_data):
     assert site_figures()["active_mailings"] == 1  # still the cached value
     site_figures_invalidate()
     assert site_figures()["active_mailings"] == 3
+
+
+def test_while_one_request_recomputes_the_others_get_the_last_figures(
+    known_data, django_assert_num_queries
+):
+    ann, _ = known_data
+    before = site_figures()
+    make_mailing(ann)
+    cache.add(LOCK_KEY, True, 30)  # another request is computing
+    with django_assert_num_queries(0):
+        assert site_figures() == before
+    cache.delete(LOCK_KEY)
+    assert site_figures()["total_mailings"] == before["total_mailings"] + 1
+
+
+def test_figures_computed_across_a_change_are_not_kept_as_fresh(
+    known_data, monkeypatch
+):
+    ann, _ = known_data
+    compute = figures_module._compute
+
+    def compute_while_a_mailing_is_added():
+        result = compute()
+        make_mailing(ann)  # lands after the counting, before the caching
+        return result
+
+    monkeypatch.setattr(figures_module, "_compute", compute_while_a_mailing_is_added)
+    assert site_figures()["total_mailings"] == 4
+    monkeypatch.setattr(figures_module, "_compute", compute)
+    assert site_figures()["total_mailings"] == 5
 
 
 def test_the_home_page_shows_the_figures(client, known_data):
