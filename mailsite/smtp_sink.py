@@ -71,6 +71,14 @@ class SinkHandler:
     def __init__(self, sink: "SMTPSink"):
         self.sink = sink
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        # aiosmtpd reads commands in order from the stream, so it handles
+        # pipelined commands (RFC 2920); saying so lets clients use it.
+        session.host_name = hostname
+        if self.sink.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.sink.mode == "550":
             return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
@@ -158,6 +166,7 @@ class SMTPSink:
         self.handler = SinkHandler(self)
         self.mode = "accept"
         self.stall_seconds = 30.0
+        self.pipelining = True
         self.controller = None
 
     def _controller(self):

@@ -13,6 +13,7 @@ Classification (the README's guarantees table repeats it):
 """
 
 import contextlib
+import re
 import smtplib
 import socket
 import ssl
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 SENT, DEFERRED, FAILED = "sent", "deferred", "failed"
+_DOT_AT_LINE_START = re.compile(rb"(?m)^\.")
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ class SMTPTransport:
         self.username = username
         self.password = password
         self.connection: smtplib.SMTP | None = None
+        self._step = ""  # the SMTP step in progress, for error texts
 
     @classmethod
     def from_settings(cls, *, timeout: float) -> "SMTPTransport":
@@ -144,31 +147,61 @@ class SMTPTransport:
                     DEFERRED, f"Connection: {_describe(exc)}", connection_failed=True
                 )
         conn = self.connection
-        step = "MAIL FROM"
+        self._step = "MAIL FROM"
         try:
+            if conn.does_esmtp and conn.has_extn("pipelining"):
+                return self._send_pipelined(conn, sender, recipient, data)
             code, reply = conn.mail(sender)
             if code != 250:
-                return self._refused(step, code, reply)
-            step = "RCPT TO"
+                return self._refused(self._step, code, reply)
+            self._step = "RCPT TO"
             code, reply = conn.rcpt(recipient)
             if code not in (250, 251):
-                return self._refused(step, code, reply)
-            step = "DATA"
+                return self._refused(self._step, code, reply)
+            self._step = "DATA"
             code, reply = conn.data(data)
             if code == 250:
                 return Outcome(SENT, _reply_text(code, reply), code)
-            return self._refused(step, code, reply, transaction_over=True)
+            return self._refused(self._step, code, reply, transaction_over=True)
         except smtplib.SMTPResponseException as exc:
             # data() raises when the reply to the DATA command is not 354.
-            return self._refused(step, exc.smtp_code, exc.smtp_error)
+            return self._refused(self._step, exc.smtp_code, exc.smtp_error)
         except (OSError, smtplib.SMTPException) as exc:
             self._drop()
-            where = step
-            if step == "DATA" and _timed_out(exc):
+            where = self._step
+            if where == "DATA" and _timed_out(exc):
                 where = "DATA (the server may have accepted the message)"
             return Outcome(
                 DEFERRED, f"{_describe(exc)} during {where}", connection_failed=True
             )
+
+    def _send_pipelined(self, conn, sender, recipient, data) -> Outcome:
+        """MAIL, RCPT and DATA in one write (RFC 2920): two round trips per
+        message instead of four. Errors propagate to `send`."""
+        conn.send(f"MAIL FROM:<{sender}>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n")
+        replies = [conn.getreply(), conn.getreply(), conn.getreply()]
+        (mail_code, _), (rcpt_code, _), (data_code, data_reply) = replies
+        envelope_ok = mail_code == 250 and rcpt_code in (250, 251)
+        if data_code == 354:
+            if not envelope_ok:
+                # DATA was accepted anyway: end it empty, report the refusal.
+                conn.send(b".\r\n")
+                conn.getreply()
+            else:
+                self._step = "DATA"
+                body = _DOT_AT_LINE_START.sub(b"..", data)
+                if not body.endswith(b"\r\n"):
+                    body += b"\r\n"
+                conn.send(body + b".\r\n")
+                code, reply = conn.getreply()
+                if code == 250:
+                    return Outcome(SENT, _reply_text(code, reply), code)
+                return self._refused("DATA", code, reply, transaction_over=True)
+        for step, (code, reply) in zip(("MAIL FROM", "RCPT TO"), replies, strict=False):
+            ok = (250,) if step == "MAIL FROM" else (250, 251)
+            if code not in ok:
+                return self._refused(step, code, reply, data_code == 354)
+        return self._refused("DATA", data_code, data_reply)
 
     def _refused(self, step, code, reply, transaction_over=False) -> Outcome:
         text = _reply_text(code, reply)
