@@ -101,7 +101,16 @@ def _count(**conditions):
     return Count("pk", filter=Q(**conditions)) if conditions else Count("pk")
 
 
-def _changed(**kwargs):
+# The fields the figures read; a save that names other fields only (the
+# planner moving `next_run_at`, say) leaves them alone.
+_FIGURE_FIELDS = {"Mailing": {"status", "is_active"}, "Client": {"email"}}
+
+
+def _changed(sender, update_fields=None, **kwargs):
+    if update_fields is not None and not (
+        _FIGURE_FIELDS[sender.__name__] & set(update_fields)
+    ):
+        return
     site_figures_invalidate()
 
 

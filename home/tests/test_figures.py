@@ -117,6 +117,21 @@ def test_status_switch_recipients_and_client_changes_show_at_once(known_data):
     assert site_figures()["total_mailings"] == 2
 
 
+def test_saves_that_touch_no_figure_leave_the_cache_alone(known_data):
+    figures = site_figures()
+    mailing = Mailing.objects.filter(status="running", is_active=True).first()
+    mailing.next_run_at = timezone.now()
+    mailing.save(update_fields=["next_run_at", "updated_at"])
+    client = Client.objects.first()
+    client.full_name = "Renamed"
+    client.save(update_fields=["full_name"])
+    assert cache.get(FIGURES_KEY) == figures
+    mailing.status = Mailing.Status.FINISHED
+    mailing.save(update_fields=["status", "updated_at"])
+    assert cache.get(FIGURES_KEY) is None
+    assert site_figures()["active_mailings"] == figures["active_mailings"] - 1
+
+
 def test_bulk_changes_show_after_an_explicit_invalidation(known_data):
     site_figures()
     Mailing.objects.update(status=Mailing.Status.RUNNING)  # no signals
