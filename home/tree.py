@@ -5,6 +5,8 @@ builds the same with the live models, for the demo seeder and for tests that
 run after a flushed database (transactional tests empty every table).
 """
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from wagtail.coreutils import get_supported_content_language_variant
@@ -35,9 +37,10 @@ def site_tree_ensure() -> tuple[HomePage, BlogIndexPage]:
         home = root.add_child(instance=HomePage(title="Mailsite", slug="home"))
     site = Site.objects.filter(is_default_site=True).first()
     if site is None:
+        url = urlsplit(settings.SITE_URL)
         Site.objects.create(
-            hostname="localhost",
-            port=80,
+            hostname=url.hostname or "localhost",
+            port=url.port or (443 if url.scheme == "https" else 80),
             site_name=settings.WAGTAIL_SITE_NAME,
             root_page=home,
             is_default_site=True,

@@ -7,7 +7,9 @@ is left alone.
 """
 
 import uuid
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import migrations
 
@@ -38,6 +40,13 @@ def _next_child_path(Page, parent):
     )
     number = int(last[-STEPLEN:], 36) + 1 if last else 1
     return parent.path + _step(number)
+
+
+def _site_address():
+    """Host and port of SITE_URL: the sitemap and feed build links from them."""
+    url = urlsplit(getattr(settings, "SITE_URL", "") or "http://localhost")
+    port = url.port or (443 if url.scheme == "https" else 80)
+    return url.hostname or "localhost", port
 
 
 def _content_type(apps, app_label, model):
@@ -98,16 +107,19 @@ def create_site_tree(apps, schema_editor):
         if welcome is not None:
             Site.objects.filter(root_page=welcome).update(root_page=home)
             welcome.delete()
+        hostname, port = _site_address()
         if not Site.objects.exists():
             Site.objects.create(
-                hostname="localhost",
-                port=80,
+                hostname=hostname,
+                port=port,
                 site_name="Mailsite",
                 root_page=home,
                 is_default_site=True,
             )
         else:
-            Site.objects.filter(is_default_site=True).update(root_page=home)
+            Site.objects.filter(is_default_site=True).update(
+                root_page=home, hostname=hostname, port=port, site_name="Mailsite"
+            )
         root.numchild = Page.objects.filter(
             path__startswith=root.path, depth=2
         ).count()
