@@ -157,9 +157,9 @@ class Dispatcher:
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{next(_worker_seq)}"
         self._claims = itertools.count(1)
         self._prepared: dict[int, PreparedMessage] = {}
-        # Runs whose deliveries hit connection failures, with their highest
-        # attempt count: the runs the breaker pauses if it opens.
-        self._failing_runs: dict[int, int] = {}
+        # Runs whose deliveries hit connection failures: the runs the
+        # breaker pauses if it opens.
+        self._failing_runs: set[int] = set()
         self.report = DispatchReport()
 
     # -- claiming -----------------------------------------------------------
@@ -399,9 +399,7 @@ class Dispatcher:
                 if status == DEFERRED:
                     next_attempt_at = self._retry_at(now, tries)
                     if outcome.connection_failed:
-                        failing_runs[row["run_id"]] = max(
-                            failing_runs.get(row["run_id"], 0), tries
-                        )
+                        failing_runs.add(row["run_id"])
                 setattr(report, status, getattr(report, status) + 1)
                 attempts.append(
                     (row["pk"], tries, now, status, outcome.code, outcome.text)
@@ -426,13 +424,21 @@ class Dispatcher:
                 self._pause(now, failing_runs)
                 failing_runs.clear()
 
-    def _pause(self, now, failing_runs: dict[int, int]) -> None:
-        """Open circuit: leave these runs alone for a while, longer each time."""
-        for run_id, attempts in failing_runs.items():
+    def _pause(self, now, failing_runs: set[int]) -> None:
+        """Open circuit: leave these runs alone for a while, longer each time.
+
+        "Each time" is counted from the run's deferred attempts: every
+        threshold's worth of them doubles the pause, up to the maximum.
+        """
+        for run_id in failing_runs:
             if run_id in self.report.paused_runs:
                 continue
+            deferred = DeliveryAttempt.objects.filter(
+                delivery__run_id=run_id, outcome=DEFERRED
+            ).count()
+            trips = max(deferred // self.config.breaker_threshold, 1)
             pause = min(
-                self.config.breaker_pause_seconds * 2 ** max(attempts - 1, 0),
+                self.config.breaker_pause_seconds * 2 ** min(trips - 1, 30),
                 self.config.breaker_max_pause_seconds,
             )
             Run.objects.filter(pk=run_id).update(

@@ -219,3 +219,32 @@ def test_a_bug_while_building_one_message_loses_and_blocks_nothing(
     assert statuses(mailing) == {"sent": CLIENTS - 1, "deferred": 1}
     broken = Delivery.objects.get(run__mailing=mailing, status="deferred")
     assert broken.server_response == "Internal error: boom"
+
+
+@pytest.mark.django_db
+def test_the_rate_limit_spaces_messages_out(smtp_sink, engine_settings):
+    """MAILING_RATE_LIMIT messages per second, across every connection."""
+    engine_settings.MAILING_RATE_LIMIT = 20
+    mailing = make_mailing(clients=11)
+    duration = send()
+    assert statuses(mailing) == {"sent": 11}
+    assert duration >= 10 / 20
+
+
+@pytest.mark.django_db
+def test_the_breaker_pauses_longer_each_time_the_server_is_still_down(
+    smtp_sink, engine_settings
+):
+    mailing = make_mailing(clients=CLIENTS)
+    smtp_sink.down()
+    send()
+    run = Run.objects.get(mailing=mailing)
+    first_pause = run.paused_until - timezone.now()
+    assert Delivery.objects.filter(run=run, status="pending").exists()
+    with time_machine.travel(timezone.now() + timedelta(hours=2), tick=True):
+        send()
+        run.refresh_from_db()
+        second_pause = run.paused_until - timezone.now()
+    assert second_pause > first_pause * 1.5
+    assert not Delivery.objects.filter(run=run, status__in=["sent", "failed"]).exists()
+    after_the_fault(smtp_sink, mailing, hours=5)
