@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -48,6 +49,12 @@ class Client(models.Model):
     def get_absolute_url(self):
         return reverse("mailing:client_detail", args=[self.pk])
 
+    def clean_fields(self, exclude=None):
+        # Normalise before EmailField's validator and the uniqueness check see
+        # the address, so " Ann@Example.COM " and "ann@example.com" collide.
+        self.email = normalize_email(self.email)
+        super().clean_fields(exclude=exclude)
+
 
 class Message(models.Model):
     """The content of a mailing: a subject and a plain-text body.
@@ -77,6 +84,20 @@ class Message(models.Model):
 
     def get_absolute_url(self):
         return reverse("mailing:message_detail", args=[self.pk])
+
+    def clean(self):
+        errors = {}
+        if "\n" in (self.subject or "") or "\r" in (self.subject or ""):
+            errors["subject"] = "The subject must be a single line (no line breaks)."
+        for field in ("body", "html_body"):
+            value = getattr(self, field) or ""
+            if len(value) > MAX_BODY_LENGTH:
+                errors[field] = (
+                    f"This is {len(value):,} characters long; "
+                    f"the limit is {MAX_BODY_LENGTH:,}."
+                )
+        if errors:
+            raise ValidationError(errors)
 
 
 class Mailing(models.Model):
@@ -153,6 +174,15 @@ class Mailing(models.Model):
 
     def get_absolute_url(self):
         return reverse("mailing:mailing_detail", args=[self.pk])
+
+    def clean(self):
+        errors = {}
+        if self.start_at and self.end_at and self.end_at <= self.start_at:
+            errors["end_at"] = "The end must be after the start."
+        if self.message_id and self.owner_id and self.message.owner_id != self.owner_id:
+            errors["message"] = "This message belongs to another user."
+        if errors:
+            raise ValidationError(errors)
 
 
 class Run(models.Model):

@@ -1,5 +1,205 @@
-"""Reads of mailing data. Every customer read is scoped to its owner."""
+"""Reads of mailing data. Every customer read is scoped to its owner.
+
+Lists carry their statistics as annotations computed by the database (one
+query for the page, never one per row).
+"""
+
+from datetime import timedelta
+
+from django.db.models import (
+    Count,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from mailing.figures import site_figures
+from mailing.models import Client, Delivery, Mailing, Message, Run
 
-__all__ = ["site_figures"]
+__all__ = [
+    "site_figures",
+    "client_list",
+    "client_get",
+    "message_list",
+    "message_get",
+    "mailing_list",
+    "mailing_get",
+    "mailing_runs",
+    "mailing_progress",
+    "delivery_log",
+    "customer_figures",
+    "customer_stats",
+]
+
+SENT = Delivery.Status.SENT
+FAILED = Delivery.Status.FAILED
+CLIENT_SORTS = {
+    "email": "email",
+    "-email": "-email",
+    "name": "full_name",
+    "-name": "-full_name",
+    "created": "created_at",
+    "-created": "-created_at",
+}
+
+
+def client_list(*, owner, search: str = "", sort: str = "") -> QuerySet[Client]:
+    """The owner's clients, filtered by a text in address, name or comment."""
+    clients = Client.objects.filter(owner=owner)
+    if search:
+        clients = clients.filter(
+            Q(email__icontains=search)
+            | Q(full_name__icontains=search)
+            | Q(comment__icontains=search)
+        )
+    return clients.order_by(CLIENT_SORTS.get(sort, "email"), "pk")
+
+
+def client_get(*, owner, pk: int) -> Client:
+    """The owner's client, or Http404 (also for another user's client)."""
+    return get_object_or_404(Client, owner=owner, pk=pk)
+
+
+def message_list(*, owner) -> QuerySet[Message]:
+    return Message.objects.filter(owner=owner).annotate(mailing_count=Count("mailings"))
+
+
+def message_get(*, owner, pk: int) -> Message:
+    return get_object_or_404(Message, owner=owner, pk=pk)
+
+
+def _mailing_stats(mailings: QuerySet[Mailing]) -> QuerySet[Mailing]:
+    """Adds sent, failed, last_sent_at and client_count to each mailing."""
+    clients = (
+        Mailing.clients.through.objects.filter(mailing_id=OuterRef("pk"))
+        .order_by()
+        .values("mailing_id")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    return mailings.select_related("message", "owner").annotate(
+        sent=Count("runs__deliveries", filter=Q(runs__deliveries__status=SENT)),
+        failed=Count("runs__deliveries", filter=Q(runs__deliveries__status=FAILED)),
+        last_sent_at=Max(
+            "runs__deliveries__last_attempt_at",
+            filter=Q(runs__deliveries__status=SENT),
+        ),
+        client_count=Coalesce(Subquery(clients, output_field=IntegerField()), Value(0)),
+    )
+
+
+def mailing_list(*, owner, status: str = "") -> QuerySet[Mailing]:
+    """The owner's mailings with their statistics."""
+    mailings = Mailing.objects.filter(owner=owner)
+    if status:
+        mailings = mailings.filter(status=status)
+    return _mailing_stats(mailings)
+
+
+def mailing_list_all(*, owner_id=None) -> QuerySet[Mailing]:
+    """Every mailing with statistics (managers only; callers check)."""
+    mailings = Mailing.objects.all()
+    if owner_id:
+        mailings = mailings.filter(owner_id=owner_id)
+    return _mailing_stats(mailings)
+
+
+def mailing_get(*, owner, pk: int) -> Mailing:
+    return get_object_or_404(_mailing_stats(Mailing.objects.filter(owner=owner)), pk=pk)
+
+
+def mailing_runs(*, mailing: Mailing) -> QuerySet[Run]:
+    """The mailing's runs, newest first, with a count per delivery status,
+    all in one aggregate query."""
+    counts = {
+        status: Count("deliveries", filter=Q(deliveries__status=status))
+        for status in Delivery.Status.values
+    }
+    return mailing.runs.annotate(total=Count("deliveries"), **counts)
+
+
+def mailing_progress(*, mailing: Mailing) -> dict:
+    """The state of the mailing's open runs, for the progress bar."""
+    open_runs = mailing_runs(mailing=mailing).exclude(status=Run.Status.FINISHED)
+    totals = {status: 0 for status in Delivery.Status.values}
+    total = 0
+    for run in open_runs:
+        total += run.total
+        for status in totals:
+            totals[status] += getattr(run, status)
+    done = totals[SENT] + totals[FAILED]
+    return {
+        "running": total > 0,
+        "total": total,
+        "done": done,
+        "percent": round(100 * done / total) if total else 100,
+        **totals,
+    }
+
+
+def delivery_log(
+    *, mailing: Mailing, status: str = "", text: str = "", run_id=None
+) -> QuerySet[Delivery]:
+    """The delivery log of a mailing, newest run first, optionally filtered
+    by status, by a text in the server's reply (or the address), by run."""
+    deliveries = Delivery.objects.filter(run__mailing=mailing).select_related("run")
+    if status in Delivery.Status.values:
+        deliveries = deliveries.filter(status=status)
+    if text:
+        deliveries = deliveries.filter(
+            Q(server_response__icontains=text) | Q(email__icontains=text)
+        )
+    if run_id:
+        deliveries = deliveries.filter(run_id=run_id)
+    return deliveries.order_by("-run__scheduled_for", "pk")
+
+
+def customer_figures(*, owner, now=None) -> dict:
+    """The dashboard: clients, mailings by status, deliveries of the last 30
+    days (three queries, whatever the numbers)."""
+    now = now or timezone.now()
+    by_status = dict(
+        Mailing.objects.filter(owner=owner)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("pk"))
+    )
+    recent = Delivery.objects.filter(
+        run__mailing__owner=owner, last_attempt_at__gte=now - timedelta(days=30)
+    ).aggregate(
+        sent=Count("pk", filter=Q(status=SENT)),
+        failed=Count("pk", filter=Q(status=FAILED)),
+    )
+    return {
+        "clients": Client.objects.filter(owner=owner).count(),
+        "mailings": {
+            status: by_status.get(status, 0) for status in Mailing.Status.values
+        },
+        "mailings_total": sum(by_status.values()),
+        "sent_30d": recent["sent"],
+        "failed_30d": recent["failed"],
+    }
+
+
+def customer_stats(*, owner) -> dict:
+    """All-time sent, failed, success rate and last send of a customer."""
+    stats = Delivery.objects.filter(run__mailing__owner=owner).aggregate(
+        sent=Count("pk", filter=Q(status=SENT)),
+        failed=Count("pk", filter=Q(status=FAILED)),
+        last_sent_at=Max("last_attempt_at", filter=Q(status=SENT)),
+    )
+    stats["success_rate"] = success_rate(stats["sent"], stats["failed"])
+    return stats
+
+
+def success_rate(sent: int, failed: int) -> float | None:
+    """Sent out of sent + failed, in percent; None before anything ended."""
+    done = (sent or 0) + (failed or 0)
+    return round(100 * sent / done, 1) if done else None

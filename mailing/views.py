@@ -1,13 +1,432 @@
-"""Customer screens. Placeholders until the mailing-domain issue lands."""
+"""The customer area: thin views over mailing.selectors and mailing.services.
 
+Every object is looked up through a selector scoped to the signed-in user,
+so another user's client, message or mailing answers 404.
+"""
+
+import csv
+from urllib.parse import urlencode
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from mailing import selectors, services
+from mailing.forms import (
+    ClientForm,
+    ClientImportForm,
+    DeliveryFilterForm,
+    MailingForm,
+    MessageForm,
+)
+from mailing.models import Client, Delivery, Mailing
+from mailing.rendering import render_message
+
+PER_PAGE = 25
+_IMPORT_SESSION_KEY = "mailing:client-import"
+
+
+def _page(request, items, per_page=PER_PAGE):
+    return Paginator(items, per_page).get_page(request.GET.get("page"))
+
+
+def _form_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
 
 
 @login_required
 def dashboard(request):
-    return render(request, "mailing/placeholder.html", {"title": "Dashboard"})
+    owner = request.user
+    return render(
+        request,
+        "mailing/dashboard.html",
+        {
+            "figures": selectors.customer_figures(owner=owner),
+            "stats": selectors.customer_stats(owner=owner),
+            "recent_mailings": selectors.mailing_list(owner=owner)[:5],
+        },
+    )
 
 
-client_list = client_detail = message_list = message_detail = dashboard
-mailing_list = mailing_detail = dashboard
+# Clients ------------------------------------------------------------------
+
+
+@login_required
+def client_list(request):
+    search = request.GET.get("q", "").strip()
+    sort = request.GET.get("sort", "email")
+    clients = selectors.client_list(owner=request.user, search=search, sort=sort)
+    return render(
+        request,
+        "mailing/client_list.html",
+        {
+            "page_obj": _page(request, clients),
+            "q": search,
+            "sort": sort,
+            "query": urlencode({"q": search, "sort": sort}),
+        },
+    )
+
+
+@login_required
+def client_detail(request, pk):
+    client = selectors.client_get(owner=request.user, pk=pk)
+    return render(request, "mailing/client_detail.html", {"client": client})
+
+
+@login_required
+def client_create(request):
+    form = ClientForm(request.POST or None, owner=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            client = services.client_create(owner=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            messages.success(request, f"Client {client.email} added.")
+            return redirect("mailing:client_list")
+    return render(request, "mailing/form.html", {"form": form, "title": "New client"})
+
+
+@login_required
+def client_update(request, pk):
+    client = selectors.client_get(owner=request.user, pk=pk)
+    form = ClientForm(request.POST or None, instance=client, owner=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.client_update(client=client, **form.cleaned_data)
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            messages.success(request, "Client saved.")
+            return redirect(client)
+    return render(
+        request,
+        "mailing/form.html",
+        {"form": form, "title": f"Edit {client.email}", "cancel_url": client},
+    )
+
+
+@login_required
+def client_delete(request, pk):
+    client = selectors.client_get(owner=request.user, pk=pk)
+    if request.method == "POST":
+        services.client_delete(client=client)
+        messages.success(request, f"Client {client.email} deleted.")
+        return redirect("mailing:client_list")
+    return render(
+        request,
+        "mailing/confirm_delete.html",
+        {"object": client, "kind": "client", "cancel_url": client.get_absolute_url()},
+    )
+
+
+@login_required
+def client_import(request):
+    """Upload a CSV file and preview it; the content waits in the session
+    until the customer confirms (or uploads another file)."""
+    form = ClientImportForm(request.POST or None, request.FILES or None)
+    preview = None
+    if request.method == "POST" and form.is_valid():
+        content = form.cleaned_data["file"].read(services.MAX_IMPORT_BYTES + 1)
+        try:
+            preview = services.client_import_preview(
+                owner=request.user, content=content
+            )
+        except ValidationError as error:
+            form.add_error("file", error)
+        else:
+            request.session[_IMPORT_SESSION_KEY] = {
+                "name": form.cleaned_data["file"].name,
+                "content": content.decode("utf-8-sig"),
+            }
+    return render(
+        request,
+        "mailing/client_import.html",
+        {"form": form, "preview": preview},
+    )
+
+
+@login_required
+@require_POST
+def client_import_confirm(request):
+    pending = request.session.get(_IMPORT_SESSION_KEY)
+    if not pending:
+        messages.error(request, "Nothing to import: upload the file again.")
+        return redirect("mailing:client_import")
+    try:
+        created = services.client_import(
+            owner=request.user, content=pending["content"].encode()
+        )
+    except ValidationError as error:
+        messages.error(request, "Nothing was imported. " + " ".join(error.messages))
+        return redirect("mailing:client_import")
+    del request.session[_IMPORT_SESSION_KEY]
+    messages.success(request, f"{len(created)} clients imported.")
+    return redirect("mailing:client_list")
+
+
+@login_required
+def client_export(request):
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="clients.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["email", "full name", "comment"])
+    rows = selectors.client_list(owner=request.user).values_list(
+        "email", "full_name", "comment"
+    )
+    for row in rows.iterator(chunk_size=2000):
+        writer.writerow(row)
+    return response
+
+
+# Messages -----------------------------------------------------------------
+
+
+@login_required
+def message_list(request):
+    items = selectors.message_list(owner=request.user)
+    return render(
+        request, "mailing/message_list.html", {"page_obj": _page(request, items)}
+    )
+
+
+def _sample_client(owner):
+    sample = selectors.client_list(owner=owner).first()
+    return sample or Client(full_name="Jane Sample", email="jane@example.com")
+
+
+@login_required
+def message_detail(request, pk):
+    message = selectors.message_get(owner=request.user, pk=pk)
+    sample = _sample_client(request.user)
+    subject, text, html = render_message(message, sample)
+    return render(
+        request,
+        "mailing/message_detail.html",
+        {
+            "message_obj": message,
+            "sample": sample,
+            "preview": {"subject": subject, "text": text, "html": html},
+        },
+    )
+
+
+@login_required
+def message_create(request):
+    form = MessageForm(request.POST or None, owner=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            message = services.message_create(owner=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            messages.success(request, "Message saved.")
+            return redirect(message)
+    return render(request, "mailing/form.html", {"form": form, "title": "New message"})
+
+
+@login_required
+def message_update(request, pk):
+    message = selectors.message_get(owner=request.user, pk=pk)
+    form = MessageForm(request.POST or None, instance=message, owner=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.message_update(message=message, **form.cleaned_data)
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            messages.success(request, "Message saved.")
+            return redirect(message)
+    return render(
+        request,
+        "mailing/form.html",
+        {"form": form, "title": "Edit message", "cancel_url": message},
+    )
+
+
+@login_required
+def message_delete(request, pk):
+    message = selectors.message_get(owner=request.user, pk=pk)
+    if request.method == "POST":
+        try:
+            services.message_delete(message=message)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect(message)
+        messages.success(request, "Message deleted.")
+        return redirect("mailing:message_list")
+    return render(
+        request,
+        "mailing/confirm_delete.html",
+        {
+            "object": message,
+            "kind": "message",
+            "cancel_url": message.get_absolute_url(),
+        },
+    )
+
+
+# Mailings -----------------------------------------------------------------
+
+
+@login_required
+def mailing_list(request):
+    status = request.GET.get("status", "")
+    items = selectors.mailing_list(owner=request.user, status=status)
+    return render(
+        request,
+        "mailing/mailing_list.html",
+        {
+            "page_obj": _page(request, items),
+            "status": status,
+            "statuses": Mailing.Status.choices,
+        },
+    )
+
+
+@login_required
+def mailing_detail(request, pk):
+    mailing = selectors.mailing_get(owner=request.user, pk=pk)
+    filters = DeliveryFilterForm(request.GET or None)
+    filters.is_valid()
+    data = getattr(filters, "cleaned_data", {})
+    log = selectors.delivery_log(
+        mailing=mailing, status=data.get("status", ""), text=data.get("q", "")
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "mailing/mailing_detail.html",
+        {
+            "mailing": mailing,
+            "runs": selectors.mailing_runs(mailing=mailing)[:20],
+            "progress": selectors.mailing_progress(mailing=mailing),
+            "success_rate": selectors.success_rate(mailing.sent, mailing.failed),
+            "filters": filters,
+            "page_obj": _page(request, log, per_page=50),
+            "query": query.urlencode(),
+            "statuses": Delivery.Status,
+        },
+    )
+
+
+@login_required
+def mailing_progress(request, pk):
+    """JSON for the progress bar that the detail page polls while sending."""
+    mailing = selectors.mailing_get(owner=request.user, pk=pk)
+    return JsonResponse(
+        {
+            "status": mailing.status,
+            "next_run_at": mailing.next_run_at and mailing.next_run_at.isoformat(),
+            **selectors.mailing_progress(mailing=mailing),
+        }
+    )
+
+
+def _mailing_form_initial(owner):
+    now = timezone.localtime().replace(second=0, microsecond=0)
+    return {
+        "start_at": now,
+        "end_at": now + timezone.timedelta(days=30),
+        "message": selectors.message_list(owner=owner).first(),
+    }
+
+
+@login_required
+def mailing_create(request):
+    form = MailingForm(
+        request.POST or None,
+        owner=request.user,
+        initial=_mailing_form_initial(request.user),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            mailing = services.mailing_create(
+                owner=request.user, **form.service_kwargs()
+            )
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            messages.success(request, "Mailing created.")
+            return redirect(mailing)
+    return render(
+        request,
+        "mailing/form.html",
+        {
+            "form": form,
+            "title": "New mailing",
+            "no_messages": not selectors.message_list(owner=request.user).exists(),
+        },
+    )
+
+
+@login_required
+def mailing_update(request, pk):
+    mailing = selectors.mailing_get(owner=request.user, pk=pk)
+    form = MailingForm(request.POST or None, instance=mailing, owner=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.mailing_update(mailing=mailing, **form.service_kwargs())
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            messages.success(request, "Mailing saved.")
+            return redirect(mailing)
+    return render(
+        request,
+        "mailing/form.html",
+        {"form": form, "title": "Edit mailing", "cancel_url": mailing},
+    )
+
+
+@login_required
+def mailing_delete(request, pk):
+    mailing = selectors.mailing_get(owner=request.user, pk=pk)
+    if request.method == "POST":
+        services.mailing_delete(mailing=mailing)
+        messages.success(request, "Mailing deleted.")
+        return redirect("mailing:mailing_list")
+    return render(
+        request,
+        "mailing/confirm_delete.html",
+        {
+            "object": mailing,
+            "kind": "mailing",
+            "cancel_url": mailing.get_absolute_url(),
+        },
+    )
+
+
+def _mailing_action(service, done: str):
+    @login_required
+    @require_POST
+    def view(request, pk):
+        mailing = selectors.mailing_get(owner=request.user, pk=pk)
+        try:
+            service(mailing=mailing)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, done)
+        return redirect(reverse("mailing:mailing_detail", args=[mailing.pk]))
+
+    return view
+
+
+mailing_send_now = _mailing_action(
+    services.mailing_send_now, "A run has been queued; it starts in a moment."
+)
+mailing_pause = _mailing_action(services.mailing_pause, "Mailing paused.")
+mailing_resume = _mailing_action(services.mailing_resume, "Mailing resumed.")

@@ -1,0 +1,169 @@
+"""Customer forms. They validate input and present errors; the services
+behind them do the writes (and validate again)."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from mailing import services
+from mailing.models import (
+    MAX_BODY_LENGTH,
+    Client,
+    Delivery,
+    Mailing,
+    Message,
+    normalize_email,
+)
+
+
+class ClientForm(forms.ModelForm):
+    class Meta:
+        model = Client
+        fields = ["email", "full_name", "comment"]
+        widgets = {"comment": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, owner, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.owner = owner
+
+    def clean_email(self):
+        email = normalize_email(self.cleaned_data["email"])
+        taken = Client.objects.filter(owner=self.instance.owner, email=email)
+        if self.instance.pk:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise ValidationError("You already have a client with this address.")
+        return email
+
+
+class ClientImportForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text=(
+            "Columns: email, full name, comment. A header row is optional. "
+            f"At most {services.MAX_IMPORT_BYTES // 1024:,} KiB and "
+            f"{services.MAX_IMPORT_ROWS:,} rows."
+        ),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > services.MAX_IMPORT_BYTES:
+            raise ValidationError(
+                f"The file is {upload.size / 1024:,.0f} KiB; the limit is "
+                f"{services.MAX_IMPORT_BYTES // 1024:,} KiB."
+            )
+        return upload
+
+
+class MessageForm(forms.ModelForm):
+    class Meta:
+        model = Message
+        fields = ["subject", "body", "html_body"]
+        widgets = {
+            # A TextInput strips line breaks silently; a textarea shows the
+            # customer the error instead of sending a changed subject.
+            "subject": forms.Textarea(attrs={"rows": 1}),
+            "body": forms.Textarea(attrs={"rows": 12}),
+            "html_body": forms.Textarea(attrs={"rows": 6}),
+        }
+        help_texts = {
+            "body": "Placeholders: {{ full_name }} and {{ email }}.",
+            "html_body": "Optional HTML alternative; the same placeholders work.",
+        }
+
+    def __init__(self, *args, owner, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.owner = owner
+        # Room to report a too-long body instead of truncating it in the
+        # browser: the model's clean() names the limit.
+        for name in ("body", "html_body"):
+            self.fields[name].widget.attrs.pop("maxlength", None)
+        self.fields["subject"].strip = False
+
+    def clean_subject(self):
+        subject = self.cleaned_data["subject"]
+        if "\n" in subject.strip() or "\r" in subject.strip():
+            raise ValidationError("The subject must be a single line (no line breaks).")
+        return subject.strip()
+
+    def clean_body(self):
+        body = self.cleaned_data["body"]
+        if len(body) > MAX_BODY_LENGTH:
+            raise ValidationError(
+                f"This is {len(body):,} characters long; "
+                f"the limit is {MAX_BODY_LENGTH:,}."
+            )
+        return body
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class MailingForm(forms.ModelForm):
+    all_clients = forms.BooleanField(
+        label="All my clients",
+        required=False,
+        help_text="Send to every client in your address book.",
+    )
+
+    class Meta:
+        model = Mailing
+        fields = ["message", "clients", "start_at", "end_at", "periodicity"]
+        widgets = {
+            "start_at": DateTimeLocalInput(),
+            "end_at": DateTimeLocalInput(),
+            "clients": forms.SelectMultiple(attrs={"size": 10}),
+        }
+        labels = {"start_at": "Start", "end_at": "End"}
+
+    def __init__(self, *args, owner, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.owner = owner
+        # Only the owner's objects are choices: another user's id is refused
+        # as "not one of the available choices".
+        self.fields["message"].queryset = Message.objects.filter(owner=owner)
+        self.fields["clients"].queryset = Client.objects.filter(owner=owner)
+        self.fields["clients"].required = False
+        self.fields["clients"].error_messages["invalid_choice"] = (
+            "A chosen client is not one of your clients."
+        )
+        self.fields["message"].error_messages["invalid_choice"] = (
+            "The chosen message is not one of your messages."
+        )
+        self.fields["start_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+        self.fields["end_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+
+    def clean(self):
+        cleaned = super().clean()
+        everyone = cleaned.get("all_clients")
+        if not everyone and not cleaned.get("clients") and "clients" not in self.errors:
+            self.add_error(
+                "clients", "Choose at least one client, or “all my clients”."
+            )
+        owner = self.instance.owner
+        if everyone and not Client.objects.filter(owner=owner).exists():
+            self.add_error("clients", "You have no clients yet; add some first.")
+        return cleaned
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "message": data["message"],
+            "clients": list(data.get("clients") or []),
+            "all_clients": data.get("all_clients", False),
+            "start_at": data["start_at"],
+            "end_at": data["end_at"],
+            "periodicity": data["periodicity"],
+        }
+
+
+class DeliveryFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any status"), *Delivery.Status.choices],
+    )
+    q = forms.CharField(required=False, label="Server reply contains")

@@ -1,0 +1,489 @@
+"""Writes of the mailing domain: clients, messages, mailings, moderation.
+
+Every service takes keyword-only arguments, runs in a transaction and
+validates what it is given (a form in front of it is a convenience, not the
+only guard). Background work is queued with `transaction.on_commit`, so a
+task never sees a row that was rolled back, and no request talks to SMTP.
+"""
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from mailing.figures import site_figures_invalidate
+from mailing.models import Client, Mailing, Message, ModerationEvent, normalize_email
+
+MAX_IMPORT_BYTES = 1024 * 1024
+MAX_IMPORT_ROWS = 10_000
+_EMAIL_HEADERS = {"email", "e-mail", "email address", "e-mail address", "mail"}
+_NAME_HEADERS = {"full name", "full_name", "fullname", "name"}
+_COMMENT_HEADERS = {"comment", "comments", "note", "notes"}
+
+
+# Clients ------------------------------------------------------------------
+
+
+@transaction.atomic
+def client_create(*, owner: User, email: str, full_name: str = "", comment: str = ""):
+    """Add a client to `owner`'s address book; raises ValidationError for an
+    invalid address or one the owner already has."""
+    client = Client(owner=owner, email=email, full_name=full_name, comment=comment)
+    _client_validate(client)
+    client.save()
+    return client
+
+
+@transaction.atomic
+def client_update(*, client: Client, email: str, full_name: str, comment: str):
+    """Change a client's address, name and comment; raises ValidationError."""
+    client.email, client.full_name, client.comment = email, full_name, comment
+    _client_validate(client)
+    client.save()
+    return client
+
+
+@transaction.atomic
+def client_delete(*, client: Client) -> None:
+    """Remove a client; past deliveries keep the address they were sent to."""
+    client.delete()
+
+
+def _client_validate(client: Client) -> None:
+    client.full_clean(exclude=["owner"], validate_unique=False)
+    taken = Client.objects.filter(owner_id=client.owner_id, email=client.email)
+    if client.pk:
+        taken = taken.exclude(pk=client.pk)
+    if taken.exists():
+        raise ValidationError({"email": "You already have a client with this address."})
+
+
+@dataclass
+class ImportRow:
+    line: int
+    email: str
+    full_name: str
+    comment: str
+
+
+@dataclass
+class ImportPreview:
+    """What an import would do: the rows to add, the rows in error (each with
+    its line number and reason) and the duplicates that are skipped."""
+
+    rows: list[ImportRow] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    duplicates: list[tuple[int, str]] = field(default_factory=list)
+    header: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def client_import_preview(*, owner: User, content: bytes) -> ImportPreview:
+    """Parse a CSV file of clients (email, full name, comment; the header row
+    is optional) without writing anything.
+
+    Raises ValidationError when the file as a whole cannot be read (too big,
+    not UTF-8, no rows). Row problems are listed in the preview instead.
+    """
+    if len(content) > MAX_IMPORT_BYTES:
+        raise ValidationError(
+            f"The file is {len(content) / 1024:,.0f} KiB; "
+            f"the limit is {MAX_IMPORT_BYTES // 1024:,} KiB."
+        )
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationError(
+            "The file is not UTF-8 text; save it as CSV UTF-8."
+        ) from None
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    records = list(csv.reader(io.StringIO(text), dialect))
+    preview = ImportPreview()
+    columns = {"email": 0, "full_name": 1, "comment": 2}
+    if records and _header_columns(records[0]):
+        columns = _header_columns(records[0])
+        preview.header = True
+        records[0] = []
+    data = [(n, r) for n, r in enumerate(records, start=1) if any(c.strip() for c in r)]
+    if not data:
+        raise ValidationError("The file has no clients in it.")
+    if len(data) > MAX_IMPORT_ROWS:
+        raise ValidationError(
+            f"The file has {len(data):,} rows; the limit is {MAX_IMPORT_ROWS:,}."
+        )
+    existing = set(Client.objects.filter(owner=owner).values_list("email", flat=True))
+    seen: dict[str, int] = {}
+    for line, record in data:
+
+        def cell(name, record=record):
+            index = columns.get(name)
+            if index is None or index >= len(record):
+                return ""
+            return record[index].strip()
+
+        email = normalize_email(cell("email"))
+        full_name, comment = cell("full_name"), cell("comment")
+        if not email:
+            preview.errors.append((line, "the e-mail address is missing"))
+            continue
+        try:
+            validate_email(email)
+        except ValidationError:
+            preview.errors.append((line, f"“{email}” is not a valid e-mail address"))
+            continue
+        if len(email) > 254:
+            preview.errors.append((line, "the e-mail address is too long"))
+            continue
+        if len(full_name) > 200:
+            preview.errors.append((line, "the full name is longer than 200 characters"))
+            continue
+        if email in seen:
+            preview.duplicates.append((line, f"{email} repeats row {seen[email]}"))
+            continue
+        seen[email] = line
+        if email in existing:
+            preview.duplicates.append((line, f"{email} is already one of your clients"))
+            continue
+        preview.rows.append(ImportRow(line, email, full_name, comment))
+    return preview
+
+
+def _header_columns(record: list[str]) -> dict[str, int] | None:
+    names = [c.strip().lower() for c in record]
+    # A header names the e-mail column; a data row holds an address there.
+    if not any(name in _EMAIL_HEADERS for name in names):
+        return None
+    columns = {}
+    for index, name in enumerate(names):
+        if name in _EMAIL_HEADERS:
+            columns.setdefault("email", index)
+        elif name in _NAME_HEADERS:
+            columns.setdefault("full_name", index)
+        elif name in _COMMENT_HEADERS:
+            columns.setdefault("comment", index)
+    return columns if "email" in columns else None
+
+
+@transaction.atomic
+def client_import(*, owner: User, content: bytes) -> list[Client]:
+    """Add every new client of a CSV file, or none of them.
+
+    Duplicates (within the file, or of an existing client) are skipped; any
+    row in error refuses the whole file with a ValidationError naming the
+    rows. Returns the clients created.
+    """
+    preview = client_import_preview(owner=owner, content=content)
+    if not preview.ok:
+        raise ValidationError(
+            [f"Row {line}: {reason}." for line, reason in preview.errors]
+        )
+    created = Client.objects.bulk_create(
+        [
+            Client(owner=owner, email=r.email, full_name=r.full_name, comment=r.comment)
+            for r in preview.rows
+        ],
+        # A client added by another tab since the preview is not doubled;
+        # the unique constraint would refuse it anyway.
+        ignore_conflicts=True,
+    )
+    site_figures_invalidate()
+    return created
+
+
+# Messages -----------------------------------------------------------------
+
+
+@transaction.atomic
+def message_create(
+    *, owner: User, subject: str, body: str, html_body: str = ""
+) -> Message:
+    """Save a new message; raises ValidationError (subject on several lines,
+    body over MAX_BODY_LENGTH)."""
+    message = Message(owner=owner, subject=subject, body=body, html_body=html_body)
+    message.full_clean()
+    message.save()
+    return message
+
+
+@transaction.atomic
+def message_update(
+    *, message: Message, subject: str, body: str, html_body: str = ""
+) -> Message:
+    """Change a message; later runs send the new text. Raises ValidationError."""
+    message.subject, message.body, message.html_body = subject, body, html_body
+    message.full_clean()
+    message.save()
+    return message
+
+
+@transaction.atomic
+def message_delete(*, message: Message) -> None:
+    """Delete a message; refused (ValidationError) while a mailing uses it."""
+    if message.mailings.exists():
+        raise ValidationError(
+            "This message is used by a mailing; delete the mailing first."
+        )
+    message.delete()
+
+
+# Mailings -----------------------------------------------------------------
+
+
+def _resolve_clients(*, owner: User, clients, all_clients: bool) -> list[Client]:
+    if all_clients:
+        chosen = list(Client.objects.filter(owner=owner))
+        if not chosen:
+            raise ValidationError(
+                {"clients": "You have no clients yet; add some first."}
+            )
+        return chosen
+    chosen = list(clients or [])
+    if not chosen:
+        raise ValidationError(
+            {"clients": "Choose at least one client, or “all my clients”."}
+        )
+    if any(client.owner_id != owner.pk for client in chosen):
+        raise ValidationError({"clients": "A chosen client belongs to another user."})
+    return chosen
+
+
+def _is_due(mailing: Mailing, now: datetime) -> bool:
+    return (
+        mailing.is_active
+        and not mailing.is_paused
+        and mailing.owner.is_active
+        and mailing.status != Mailing.Status.FINISHED
+        and mailing.next_run_at is not None
+        and mailing.next_run_at <= now
+    )
+
+
+def _enqueue_run(mailing: Mailing, *, send_now: bool = False) -> None:
+    from mailing.tasks import start_mailing_run
+
+    pk = mailing.pk
+    transaction.on_commit(
+        lambda: start_mailing_run.enqueue(mailing_id=pk, send_now=send_now)
+    )
+
+
+def _plan(mailing: Mailing, *, now: datetime) -> None:
+    from mailing.scheduling import next_run_at_for
+
+    mailing.next_run_at = next_run_at_for(mailing, now=now)
+    if mailing.next_run_at is not None and mailing.status == Mailing.Status.FINISHED:
+        # Extended past its old end: it has occurrences left again.
+        has_runs = mailing.pk and mailing.runs.exists()
+        mailing.status = Mailing.Status.RUNNING if has_runs else Mailing.Status.CREATED
+
+
+@transaction.atomic
+def mailing_create(
+    *,
+    owner: User,
+    message: Message,
+    start_at: datetime,
+    end_at: datetime,
+    periodicity: str = Mailing.Periodicity.ONCE,
+    clients=(),
+    all_clients: bool = False,
+    now: datetime | None = None,
+) -> Mailing:
+    """Create a mailing and plan its first occurrence.
+
+    When the window already holds now, its first run is queued on commit.
+    Raises ValidationError: end before start, no clients, a message or client
+    of another user.
+    """
+    now = now or timezone.now()
+    mailing = Mailing(
+        owner=owner,
+        message=message,
+        start_at=start_at,
+        end_at=end_at,
+        periodicity=periodicity,
+    )
+    mailing.full_clean(exclude=["next_run_at"])
+    chosen = _resolve_clients(owner=owner, clients=clients, all_clients=all_clients)
+    _plan(mailing, now=now)
+    mailing.save()
+    mailing.clients.set(chosen)
+    if _is_due(mailing, now):
+        _enqueue_run(mailing)
+    return mailing
+
+
+@transaction.atomic
+def mailing_update(
+    *,
+    mailing: Mailing,
+    message: Message,
+    start_at: datetime,
+    end_at: datetime,
+    periodicity: str,
+    clients=(),
+    all_clients: bool = False,
+    now: datetime | None = None,
+) -> Mailing:
+    """Change a mailing and plan its next occurrence again (runs already
+    made stay). Queues a run when one is now due. Raises ValidationError."""
+    now = now or timezone.now()
+    mailing.message, mailing.periodicity = message, periodicity
+    mailing.start_at, mailing.end_at = start_at, end_at
+    mailing.full_clean(exclude=["next_run_at"])
+    chosen = _resolve_clients(
+        owner=mailing.owner, clients=clients, all_clients=all_clients
+    )
+    _plan(mailing, now=now)
+    mailing.save()
+    mailing.clients.set(chosen)
+    if _is_due(mailing, now):
+        _enqueue_run(mailing)
+    return mailing
+
+
+@transaction.atomic
+def mailing_delete(*, mailing: Mailing) -> None:
+    """Delete a mailing with its runs and delivery log."""
+    mailing.delete()
+
+
+def _refuse_if_blocked(mailing: Mailing) -> None:
+    if not mailing.is_active:
+        raise ValidationError(
+            "A manager has disabled this mailing; it cannot send until re-enabled."
+        )
+
+
+@transaction.atomic
+def mailing_send_now(*, mailing: Mailing) -> None:
+    """Queue a run now, even if no occurrence is due (the task sends it).
+
+    Raises ValidationError when the mailing is disabled, paused or finished.
+    """
+    _refuse_if_blocked(mailing)
+    if mailing.is_paused:
+        raise ValidationError("The mailing is paused; resume it first.")
+    if timezone.now() >= mailing.end_at:
+        raise ValidationError("The mailing has ended; change its end to send again.")
+    _enqueue_run(mailing, send_now=True)
+
+
+@transaction.atomic
+def mailing_pause(*, mailing: Mailing) -> Mailing:
+    """The owner's pause: no new run starts and open runs stop sending."""
+    mailing.is_paused = True
+    mailing.save(update_fields=["is_paused", "updated_at"])
+    return mailing
+
+
+@transaction.atomic
+def mailing_resume(*, mailing: Mailing, now: datetime | None = None) -> Mailing:
+    """Clear the pause; queue a run when an occurrence is due."""
+    now = now or timezone.now()
+    mailing.is_paused = False
+    mailing.save(update_fields=["is_paused", "updated_at"])
+    if _is_due(mailing, now):
+        _enqueue_run(mailing)
+    return mailing
+
+
+# Moderation ---------------------------------------------------------------
+
+
+def _require(actor: User, perm: str) -> None:
+    if not actor.has_perm(perm):
+        raise PermissionDenied(f"{actor} lacks {perm}.")
+
+
+@transaction.atomic
+def mailing_disable(*, actor: User, mailing: Mailing, reason: str = "") -> Mailing:
+    """A manager switches a mailing off: it sends nothing until re-enabled.
+    Recorded as a ModerationEvent. Raises PermissionDenied."""
+    _require(actor, "mailing.disable_mailing")
+    mailing.is_active = False
+    mailing.save(update_fields=["is_active", "updated_at"])
+    ModerationEvent.objects.create(
+        actor=actor,
+        action=ModerationEvent.Action.DISABLE_MAILING,
+        target_mailing=mailing,
+        target_user=mailing.owner,
+        reason=reason,
+    )
+    return mailing
+
+
+@transaction.atomic
+def mailing_enable(
+    *, actor: User, mailing: Mailing, reason: str = "", now: datetime | None = None
+) -> Mailing:
+    """Switch a disabled mailing back on; queue its run if one is due.
+    Recorded as a ModerationEvent. Raises PermissionDenied."""
+    _require(actor, "mailing.disable_mailing")
+    now = now or timezone.now()
+    mailing.is_active = True
+    mailing.save(update_fields=["is_active", "updated_at"])
+    ModerationEvent.objects.create(
+        actor=actor,
+        action=ModerationEvent.Action.ENABLE_MAILING,
+        target_mailing=mailing,
+        target_user=mailing.owner,
+        reason=reason,
+    )
+    if _is_due(mailing, now):
+        _enqueue_run(mailing)
+    return mailing
+
+
+@transaction.atomic
+def user_block(*, actor: User, user: User, reason: str = "") -> User:
+    """Block a user: they cannot log in and their mailings stop sending (the
+    engine sends nothing for an inactive owner). Recorded as a
+    ModerationEvent. Raises PermissionDenied (no permission, oneself, or a
+    superuser by a non-superuser)."""
+    _require(actor, "accounts.block_user")
+    if user.pk == actor.pk:
+        raise PermissionDenied("You cannot block yourself.")
+    if user.is_superuser and not actor.is_superuser:
+        raise PermissionDenied("Only a superuser can block a superuser.")
+    user.is_active = False
+    user.blocked_at = timezone.now()
+    user.save(update_fields=["is_active", "blocked_at"])
+    ModerationEvent.objects.create(
+        actor=actor,
+        action=ModerationEvent.Action.BLOCK_USER,
+        target_user=user,
+        reason=reason,
+    )
+    site_figures_invalidate()
+    return user
+
+
+@transaction.atomic
+def user_unblock(*, actor: User, user: User, reason: str = "") -> User:
+    """Let a blocked user log in again; their mailings resume at their next
+    occurrence. Recorded as a ModerationEvent. Raises PermissionDenied."""
+    _require(actor, "accounts.block_user")
+    user.is_active = True
+    user.blocked_at = None
+    user.save(update_fields=["is_active", "blocked_at"])
+    ModerationEvent.objects.create(
+        actor=actor,
+        action=ModerationEvent.Action.UNBLOCK_USER,
+        target_user=user,
+        reason=reason,
+    )
+    site_figures_invalidate()
+    return user
