@@ -17,15 +17,21 @@ import uuid
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
+from typing import NamedTuple
 
 from django.conf import settings
 from django.urls import reverse
 
+from mailing.rendering import render_message
 from mailing.unsubscribe import unsubscribe_token
 
 _ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+$")
-_PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 _TOKEN_MARK = "TOKEN-PLACEHOLDER"
+
+
+class _Recipient(NamedTuple):
+    full_name: str
+    email: str
 
 
 class InvalidAddress(ValueError):
@@ -46,12 +52,6 @@ def _header(value: str) -> str:
 def _qp(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return binascii.b2a_qp(text.encode("utf-8"), istext=True).decode("ascii")
-
-
-def _render(template: str, context: dict[str, str]) -> str:
-    if "{{" not in template:
-        return template
-    return _PLACEHOLDER.sub(lambda m: context.get(m.group(1), m.group(0)), template)
 
 
 @dataclass
@@ -100,17 +100,18 @@ class PreparedMessage:
         """(Message-ID, bytes) for one client; raises InvalidAddress."""
         if not _ADDRESS.match(email or ""):
             raise InvalidAddress(f"Not a deliverable address: {email!r}")
-        context = {"full_name": full_name or "", "email": email}
+        # The placeholder rules are the customer screens' (mailing.rendering).
+        subject, body, markup = render_message(
+            self, _Recipient(full_name=full_name or "", email=email)
+        )
         token = unsubscribe_token(owner_id=self.owner_id, client_id=client_id or 0)
         link = f"{self.unsubscribe_prefix}{token}{self.unsubscribe_suffix}"
         message_id = self.message_id(client_id)
-        text = _render(self.body, context).rstrip() + (
-            f"\n\n-- \nTo stop receiving these messages: {link}\n"
-        )
+        text = body.rstrip() + (f"\n\n-- \nTo stop receiving these messages: {link}\n")
         head = [
             f"From: {self.from_header}",
             "To: " + formataddr((_one_line(full_name or ""), email), charset="utf-8"),
-            f"Subject: {_header(_render(self.subject, context))}",
+            f"Subject: {_header(subject)}",
             f"Date: {date_header}",
             f"Message-ID: {message_id}",
             "MIME-Version: 1.0",
@@ -124,8 +125,6 @@ class PreparedMessage:
         if not self.html_body:
             lines = "\n".join(head) + "\n" + text_part + "\n"
             return message_id, _wire(lines)
-        escaped = {key: html.escape(value) for key, value in context.items()}
-        markup = _render(self.html_body, escaped)
         footer = (
             f'<p style="font-size:small;color:#666"><a href="{html.escape(link)}">'
             "Unsubscribe</a> from these messages.</p>"
