@@ -68,7 +68,12 @@ def client_get(*, owner, pk: int) -> Client:
 
 
 def message_list(*, owner) -> QuerySet[Message]:
-    return Message.objects.filter(owner=owner).annotate(mailing_count=Count("mailings"))
+    # Meta.ordering does not apply to a GROUP BY query: order explicitly.
+    return (
+        Message.objects.filter(owner=owner)
+        .annotate(mailing_count=Count("mailings"))
+        .order_by("-created_at", "-pk")
+    )
 
 
 def message_get(*, owner, pk: int) -> Message:
@@ -84,14 +89,20 @@ def _mailing_stats(mailings: QuerySet[Mailing]) -> QuerySet[Mailing]:
         .annotate(n=Count("*"))
         .values("n")
     )
-    return mailings.select_related("message", "owner").annotate(
-        sent=Count("runs__deliveries", filter=Q(runs__deliveries__status=SENT)),
-        failed=Count("runs__deliveries", filter=Q(runs__deliveries__status=FAILED)),
-        last_sent_at=Max(
-            "runs__deliveries__last_attempt_at",
-            filter=Q(runs__deliveries__status=SENT),
-        ),
-        client_count=Coalesce(Subquery(clients, output_field=IntegerField()), Value(0)),
+    return (
+        mailings.select_related("message", "owner")
+        .annotate(
+            sent=Count("runs__deliveries", filter=Q(runs__deliveries__status=SENT)),
+            failed=Count("runs__deliveries", filter=Q(runs__deliveries__status=FAILED)),
+            last_sent_at=Max(
+                "runs__deliveries__last_attempt_at",
+                filter=Q(runs__deliveries__status=SENT),
+            ),
+            client_count=Coalesce(
+                Subquery(clients, output_field=IntegerField()), Value(0)
+            ),
+        )
+        .order_by("-created_at", "-pk")
     )
 
 

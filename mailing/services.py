@@ -105,11 +105,11 @@ def client_import_preview(*, owner: User, content: bytes) -> ImportPreview:
         raise ValidationError(
             "The file is not UTF-8 text; save it as CSV UTF-8."
         ) from None
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    records = list(csv.reader(io.StringIO(text), dialect))
+    # Spreadsheets export with commas, semicolons (some locales) or tabs:
+    # the first line decides.
+    first = text.lstrip().split("\n", 1)[0]
+    delimiter = max(",;\t", key=lambda c: (first.count(c), c == ","))
+    records = list(csv.reader(io.StringIO(text), delimiter=delimiter))
     preview = ImportPreview()
     columns = {"email": 0, "full_name": 1, "comment": 2}
     if records and _header_columns(records[0]):
