@@ -25,7 +25,7 @@ def postgresql():
 
 
 @pytest.mark.slow
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_dispatchers_share_a_run_and_nobody_gets_it_twice(smtp_sink):
     """Two processes on one 2,000-client run: each client exactly once."""
     mailing = make_mailing(clients=2000)
@@ -48,7 +48,7 @@ def test_two_dispatchers_share_a_run_and_nobody_gets_it_twice(smtp_sink):
 
 
 @pytest.mark.slow
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_killed_dispatcher_costs_at_most_what_it_had_in_flight(smtp_sink, settings):
     """kill -9 mid-run, then another run after the lease: every client gets
     the message, and only messages in flight at the kill can be duplicated."""

@@ -61,7 +61,7 @@ def test_the_cron_entry_is_the_send_service(settings):
 
 
 @pytest.mark.slow
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_watch_keeps_sending_and_stops_cleanly_on_sigterm(smtp_sink):
     """The clock of `make run`: rounds every N seconds, exits 0 on SIGTERM."""
     require_postgresql()

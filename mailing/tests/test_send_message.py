@@ -156,7 +156,7 @@ def test_a_client_unsubscribing_mid_run_is_not_sent_the_rest(smtp_sink):
 
 
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_unsubscribing_in_the_browser(page, screenshot):
     """A recipient follows the link, confirms, and is unsubscribed."""
     client = make_mailing(clients=1).clients.get()
