@@ -1,0 +1,25 @@
+"""The demo seeder makes mailings in every status, and running it twice
+doubles nothing."""
+
+import io
+
+import pytest
+
+from mailing import demo
+from mailing.models import Client, Delivery, Mailing, Run
+
+
+@pytest.mark.django_db
+def test_seed_is_idempotent():
+    demo.seed(stdout=io.StringIO())
+    counts = [m.objects.count() for m in (Client, Mailing, Run, Delivery)]
+    demo.seed(stdout=io.StringIO())
+    assert [m.objects.count() for m in (Client, Mailing, Run, Delivery)] == counts
+    statuses = set(Mailing.objects.values_list("status", flat=True))
+    assert statuses == {"created", "running", "finished"}
+    assert Mailing.objects.filter(is_paused=True).exists()
+    assert Mailing.objects.filter(is_active=False).exists()
+    replies = set(Delivery.objects.values_list("server_response", flat=True))
+    assert any(r.startswith("250 ") for r in replies)
+    assert any(r.startswith("550 ") for r in replies)
+    assert not Delivery.objects.exclude(status__in=["sent", "failed"]).exists()
