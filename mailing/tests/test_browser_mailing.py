@@ -1,0 +1,173 @@
+"""The main customer and manager flows in headless Chromium."""
+
+import re
+
+import pytest
+
+from accounts import roles
+from mailing.models import Client, Mailing, Message
+from mailing.tests.factories import (
+    PASSWORD,
+    ClientFactory,
+    DeliveryFactory,
+    MailingFactory,
+    RunFactory,
+    UserFactory,
+)
+
+CSV = (
+    b"email,full name,comment\n"
+    b"ada@example.net,Ada Lovelace,met at the meetup\n"
+    b"ALAN@example.net,Alan Turing,\n"
+    b"ada@example.net,Ada again,\n"
+    b"grace@example.net,Grace Hopper,\n"
+)
+
+
+def log_in(page, email, password=PASSWORD):
+    page.goto("/accounts/login/")
+    page.fill("input[name=login]", email)
+    page.fill("input[name=password]", password)
+    page.get_by_role("button", name="Sign In").click()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_customer_imports_clients_writes_a_message_and_creates_a_mailing(
+    page, screenshot
+):
+    customer = UserFactory(email="casey@example.com")
+    log_in(page, customer.email)
+    page.wait_for_url(re.compile(r"/app/$"))
+
+    page.goto("/app/clients/import/")
+    page.set_input_files(
+        "input[name=file]",
+        files=[{"name": "clients.csv", "mimeType": "text/csv", "buffer": CSV}],
+    )
+    page.get_by_role("button", name="Preview").click()
+    page.get_by_text("Row 4: ada@example.net repeats row 2").wait_for()
+    screenshot("1-import-preview")
+    page.get_by_role("button", name="Import 3 clients").click()
+    page.get_by_text("3 clients imported.").wait_for()
+    assert sorted(Client.objects.values_list("email", flat=True)) == [
+        "ada@example.net",
+        "alan@example.net",
+        "grace@example.net",
+    ]
+    page.fill("input[name=q]", "turing")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name="alan@example.net").wait_for()
+    assert page.get_by_role("link", name="ada@example.net").count() == 0
+    screenshot("2-clients-search")
+
+    page.goto("/app/messages/new/")
+    page.fill("textarea[name=subject]", "Hello {{ full_name }}")
+    page.fill("textarea[name=body]", "Dear {{ full_name }},\nthis goes to {{ email }}.")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Message saved.").wait_for()
+    assert page.locator("#preview-subject").inner_text() == "Hello Ada Lovelace"
+    assert "this goes to ada@example.net." in page.locator("#preview-text").inner_text()
+    screenshot("3-message-preview")
+
+    page.goto("/app/mailings/new/")
+    page.select_option("select[name=message]", label="Hello {{ full_name }}")
+    page.check("input[name=all_clients]")
+    page.fill("input[name=start_at]", "2031-03-01T09:00")
+    page.fill("input[name=end_at]", "2031-12-31T09:00")
+    page.select_option("select[name=periodicity]", "monthly")
+    screenshot("4-mailing-form")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Mailing created.").wait_for()
+    mailing = Mailing.objects.get()
+    assert mailing.clients.count() == 3
+    assert mailing.message == Message.objects.get()
+    assert mailing.next_run_at is not None
+    page.get_by_text("2031-03-01 09:00").first.wait_for()
+    screenshot("5-mailing-detail")
+
+    page.get_by_role("button", name="Pause").click()
+    page.get_by_text("Mailing paused.").wait_for()
+    mailing.refresh_from_db()
+    assert mailing.is_paused
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_another_customer_gets_the_404_page(page, screenshot):
+    mailing = MailingFactory(clients=2)
+    other = UserFactory(email="bea@example.com")
+    log_in(page, other.email)
+    page.wait_for_url(re.compile(r"/app/$"))
+    response = page.goto(f"/app/mailings/{mailing.pk}/")
+    assert response.status == 404
+    assert mailing.message.subject not in page.content()
+    screenshot("404")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_manager_disables_a_mailing_and_blocks_a_user(page, screenshot):
+    from django.contrib.auth.models import Group, Permission
+
+    from home.tree import site_tree_ensure
+
+    # A transactional test starts from an emptied database: the role group
+    # made by the migration is rebuilt from the same list.
+    site_tree_ensure()
+    group, _ = Group.objects.get_or_create(name=roles.MANAGERS)
+    group.permissions.add(
+        *(
+            Permission.objects.get(content_type__app_label=app, codename=code)
+            for app, code in roles.MANAGER_PERMISSIONS
+        )
+    )
+    manager = UserFactory(email="morgan@example.com")
+    manager.groups.add(group)
+    owner = UserFactory(email="spammer@example.com")
+    mailing = MailingFactory(owner=owner, clients=2)
+    run = RunFactory(mailing=mailing)
+    DeliveryFactory(run=run, client=ClientFactory(owner=owner))
+    DeliveryFactory(
+        run=run,
+        client=ClientFactory(owner=owner),
+        status="failed",
+        server_response="550 5.1.1 User unknown",
+    )
+
+    log_in(page, manager.email)
+    page.wait_for_url(re.compile(r"/app/$"))
+    page.goto("/cms/")
+    menu = page.locator("nav").first.inner_text()
+    assert "Moderation" in menu and "Pages" not in menu and "Images" not in menu
+    page.goto("/cms/moderation/mailings/")
+    page.locator("td", has_text="spammer@example.com").wait_for()
+    assert page.get_by_role("link", name="Disable").count() == 1
+    assert page.get_by_role("link", name=re.compile("^Add")).count() == 0
+    screenshot("1-mailings")
+    page.goto(f"/cms/moderation/mailings/inspect/{mailing.pk}/")
+    page.get_by_text("550 5.1.1 User unknown").wait_for()
+    screenshot("2-inspect")
+    page.get_by_role("button", name="Disable this mailing").click()
+    page.get_by_text("Mailing disabled.").wait_for()
+    mailing.refresh_from_db()
+    assert not mailing.is_active
+
+    page.goto("/cms/moderation/users/?q=spammer")
+    page.get_by_role("link", name="Block").click()
+    page.get_by_text("They cannot log in").wait_for()
+    page.fill("textarea[name=reason]", "Sends spam")
+    screenshot("3-block-confirm")
+    page.get_by_role("button", name="Yes, block").click()
+    page.get_by_text("User blocked.").wait_for()
+    owner.refresh_from_db()
+    assert not owner.is_active and owner.blocked_at
+    page.goto("/cms/moderation/log/")
+    page.locator("td", has_text="Blocked user").wait_for()
+    screenshot("4-moderation-log")
+
+    page.context.clear_cookies()
+    log_in(page, owner.email)
+    page.wait_for_load_state()
+    assert "/app/" not in page.url
+    screenshot("5-blocked-login")
