@@ -170,4 +170,39 @@ def test_manager_disables_a_mailing_and_blocks_a_user(page, screenshot):
     log_in(page, owner.email)
     page.wait_for_load_state()
     assert "/app/" not in page.url
+    page.get_by_text("Your account is blocked").wait_for()
     screenshot("5-blocked-login")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_progress_bar_follows_a_run_and_the_page_refreshes_when_done(page, screenshot):
+    """While a run is sending the bar moves by itself (JS polls the JSON
+    endpoint); when it ends the page reloads with the final counts."""
+    from mailing.models import Delivery, Run
+
+    owner = UserFactory(email="casey@example.com")
+    mailing = MailingFactory(owner=owner, clients=0)
+    run = RunFactory(mailing=mailing, status=Run.Status.RUNNING)
+    for n in range(4):
+        DeliveryFactory(
+            run=run,
+            status="sent" if n == 0 else "pending",
+            server_response="250 2.0.0 Ok" if n == 0 else "",
+        )
+    log_in(page, owner.email)
+    page.wait_for_url(re.compile(r"/app/$"))
+    page.goto(f"/app/mailings/{mailing.pk}/")
+    bar = page.locator("#run-progress")
+    bar.get_by_text("1 / 4").wait_for()
+    screenshot("1-sending")
+    Delivery.objects.filter(run=run, status="pending").update(
+        status="sent", server_response="250 2.0.0 Ok: queued"
+    )
+    Run.objects.filter(pk=run.pk).update(status=Run.Status.FINISHED)
+    page.wait_for_function(
+        "document.getElementById('run-progress').classList.contains('d-none')",
+        timeout=15_000,
+    )
+    assert page.locator("td.text-success", has_text="4").count() == 1
+    screenshot("2-finished")
