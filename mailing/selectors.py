@@ -36,6 +36,7 @@ __all__ = [
     "delivery_log",
     "customer_figures",
     "customer_stats",
+    "users_with_stats",
 ]
 
 SENT = Delivery.Status.SENT
@@ -208,6 +209,25 @@ def customer_stats(*, owner) -> dict:
     )
     stats["success_rate"] = success_rate(stats["sent"], stats["failed"])
     return stats
+
+
+def users_with_stats() -> QuerySet:
+    """Every user with their all-time sent, failed and last send, for the
+    managers' user list (one query with the page)."""
+    from django.contrib.auth import get_user_model
+
+    path = "mailings__runs__deliveries"
+    return (
+        get_user_model()
+        .objects.annotate(
+            sent=Count(path, filter=Q(**{f"{path}__status": SENT})),
+            failed=Count(path, filter=Q(**{f"{path}__status": FAILED})),
+            last_sent_at=Max(
+                f"{path}__last_attempt_at", filter=Q(**{f"{path}__status": SENT})
+            ),
+        )
+        .order_by("email")
+    )
 
 
 def success_rate(sent: int, failed: int) -> float | None:

@@ -143,11 +143,17 @@ class UserViewSet(SnippetViewSet):
         BooleanColumn("is_active", label="Can log in"),
         DateColumn("blocked_at", label="Blocked"),
         DateColumn("date_joined", label="Joined"),
+        Column("sent", label="Sent"),
+        Column("failed", label="Failed"),
+        DateColumn("last_sent_at", label="Last send"),
     ]
     list_filter = ["is_active"]
     search_fields = ["email", "full_name"]
     search_backend_name = None
     ordering = ["email"]
+
+    def get_queryset(self, request):
+        return selectors.users_with_stats()
 
 
 class ModerationEventViewSet(SnippetViewSet):

@@ -93,3 +93,5 @@ def test_statistics_are_right(client):
     figures = selectors.customer_figures(owner=owner)
     assert figures["sent_30d"] == 3 and figures["failed_30d"] == 1
     assert selectors.customer_stats(owner=UserFactory())["success_rate"] is None
+    user = selectors.users_with_stats().get(pk=owner.pk)
+    assert (user.sent, user.failed, user.last_sent_at) == (3, 1, stats["last_sent_at"])
