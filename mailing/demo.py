@@ -129,6 +129,8 @@ def seed(*, stdout):
     )
     disabled.clients.set(clients[:4])
     _run(disabled, clients[:4], now - 14 * day, 0.5)
+    disabled.next_run_at = next_run_at_for(disabled, now=now)
+    disabled.save(update_fields=["next_run_at"])
     site_figures_invalidate()
     stdout.write(f"Demo mailings: {len(made) + 1} for {CUSTOMER}.")
 

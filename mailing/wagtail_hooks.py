@@ -288,8 +288,8 @@ def _moderation_buttons(snippet, user, next_url=None):
             priority=5,
         )
     if isinstance(snippet, User) and user.has_perm("accounts.block_user"):
-        if snippet.pk == user.pk:
-            return
+        if snippet.pk == user.pk or (snippet.is_superuser and not user.is_superuser):
+            return  # the service refuses these; no button that cannot work
         action = "unblock" if not snippet.is_active else "block"
         yield ListingButton(
             action.capitalize(),

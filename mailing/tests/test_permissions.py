@@ -241,3 +241,16 @@ def test_admin_moderation_posts(client, role_users, objects, role):
     objects["user"].refresh_from_db()
     assert objects["mailing"].is_active is not allowed
     assert objects["user"].is_active is not allowed
+
+
+@pytest.mark.django_db
+def test_no_block_button_a_manager_cannot_use(client, role_users):
+    """A manager sees Block for customers, not for themself or a superuser."""
+    client.force_login(role_users["manager"])
+    body = client.get("/cms/moderation/users/").content.decode()
+    for user, shown in [
+        (role_users["customer_a"], True),
+        (role_users["manager"], False),
+        (role_users["superuser"], False),
+    ]:
+        assert (f"/cms/moderation/block/{user.pk}/" in body) is shown, user
