@@ -85,6 +85,24 @@ class MailingInspectView(InspectView):
         return context
 
 
+class UserInspectView(InspectView):
+    """A user with block/unblock and the moderation events about them."""
+
+    template_name = "mailing/admin/user_inspect.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user, actor = self.object, self.request.user
+        context.update(
+            can_block=actor.has_perm("accounts.block_user")
+            and user.pk != actor.pk
+            and (actor.is_superuser or not user.is_superuser),
+            stats=selectors.customer_stats(owner=user),
+            events=user.moderation_events.select_related("actor")[:20],
+        )
+        return context
+
+
 class MailingViewSet(SnippetViewSet):
     model = Mailing
     url_prefix = "moderation/mailings"
@@ -129,6 +147,7 @@ class UserViewSet(SnippetViewSet):
     menu_label = "Users"
     icon = "user"
     inspect_view_enabled = True
+    inspect_view_class = UserInspectView
     inspect_view_fields = [
         "email",
         "full_name",

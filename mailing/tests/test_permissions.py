@@ -254,3 +254,15 @@ def test_no_block_button_a_manager_cannot_use(client, role_users):
         (role_users["superuser"], False),
     ]:
         assert (f"/cms/moderation/block/{user.pk}/" in body) is shown, user
+
+
+@pytest.mark.django_db
+def test_user_inspect_blocks_and_shows_the_log(client, role_users):
+    """The inspect page of a user blocks them and lists what was done."""
+    manager, target = role_users["manager"], role_users["customer_a"]
+    client.force_login(manager)
+    url = f"/cms/moderation/users/inspect/{target.pk}/"
+    assert "Block this user" in client.get(url).content.decode()
+    client.post(f"/cms/moderation/block/{target.pk}/", {"reason": "spam", "next": url})
+    body = client.get(url).content.decode()
+    assert "Unblock this user" in body and "blocked user (spam)" in body
