@@ -3,6 +3,7 @@ behind them do the writes (and validate again)."""
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from mailing import services
 from mailing.models import (
@@ -110,6 +111,8 @@ class MailingForm(forms.ModelForm):
         help_text="Send to every client in your address book.",
     )
 
+    field_order = ["message", "all_clients", "clients", "start_at", "end_at"]
+
     class Meta:
         model = Mailing
         fields = ["message", "clients", "start_at", "end_at", "periodicity"]
@@ -119,6 +122,10 @@ class MailingForm(forms.ModelForm):
             "clients": forms.SelectMultiple(attrs={"size": 10}),
         }
         labels = {"start_at": "Start", "end_at": "End"}
+        help_texts = {
+            "clients": "Hold Ctrl (⌘ on a Mac) to choose several.",
+            "end_at": "Nothing is sent at or after the end.",
+        }
 
     def __init__(self, *args, owner, **kwargs):
         super().__init__(*args, **kwargs)
@@ -133,6 +140,10 @@ class MailingForm(forms.ModelForm):
         )
         self.fields["message"].error_messages["invalid_choice"] = (
             "The chosen message is not one of your messages."
+        )
+        self.fields["start_at"].help_text = (
+            f"In {timezone.get_current_timezone_name()} time; a start in the past "
+            "or now sends the first run at once."
         )
         self.fields["start_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
         self.fields["end_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
