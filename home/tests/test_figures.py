@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.test import TestCase
 from django.utils import timezone
 
 from blog.selectors import article_cards_prime
@@ -138,6 +139,16 @@ def test_bulk_changes_show_after_an_explicit_invalidation(known_data):
     assert site_figures()["active_mailings"] == 1  # still the cached value
     site_figures_invalidate()
     assert site_figures()["active_mailings"] == 3
+
+
+def test_a_mailing_the_engine_finishes_leaves_the_active_count(known_data):
+    """The planner finishes mailings with a bulk update, which sends no signal."""
+    from mailing.engine.planner import close_finished
+
+    assert site_figures()["active_mailings"] == 1
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        close_finished(now=timezone.now() + timedelta(days=8))
+    assert site_figures()["active_mailings"] == 0
 
 
 def test_while_one_request_recomputes_the_others_get_the_last_figures(

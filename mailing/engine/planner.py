@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from mailing.figures import site_figures_invalidate
 from mailing.models import Client, Delivery, Mailing, Run
 from mailing.scheduling import next_run_at_for
 
@@ -143,10 +144,15 @@ def close_finished(*, now: datetime | None = None) -> None:
         open_runs = Run.objects.filter(
             mailing=OuterRef("pk"), status__in=[Run.Status.PENDING, Run.Status.RUNNING]
         )
-        Mailing.objects.filter(
-            ~Exists(open_runs),
-            Q(status=Mailing.Status.RUNNING, next_run_at__isnull=True)
-            | Q(end_at__lte=now),
-        ).exclude(status=Mailing.Status.FINISHED).update(
-            status=Mailing.Status.FINISHED, updated_at=now
+        finished = (
+            Mailing.objects.filter(
+                ~Exists(open_runs),
+                Q(status=Mailing.Status.RUNNING, next_run_at__isnull=True)
+                | Q(end_at__lte=now),
+            )
+            .exclude(status=Mailing.Status.FINISHED)
+            .update(status=Mailing.Status.FINISHED, updated_at=now)
         )
+        if finished:
+            # update() sends no signals: the home page's active count changed.
+            site_figures_invalidate()

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -36,36 +36,39 @@ def make_mailing(
     plan=True,
     **extra,
 ) -> Mailing:
-    """A mailing to `clients` new clients; `next_run_at` set as B's services do."""
+    """A mailing to `clients` new clients; `next_run_at` set as the services do."""
     from mailing.scheduling import next_run_at_for
 
-    owner = owner or make_owner()
-    now = timezone.now()
-    message = Message.objects.create(
-        owner=owner, subject=subject, body=body, html_body=html_body
-    )
-    mailing = Mailing.objects.create(
-        owner=owner,
-        message=message,
-        start_at=start_at or now - timedelta(minutes=1),
-        end_at=end_at or now + timedelta(days=400),
-        periodicity=periodicity,
-        **extra,
-    )
-    if clients:
-        n = next(_seq)
-        Client.objects.bulk_create(
-            Client(
-                owner=owner,
-                email=f"client{i}.{n}@example.net",
-                full_name=f"Client {i}",
-            )
-            for i in range(clients)
+    # One transaction, as the services do: a dispatcher process running
+    # meanwhile must never see the mailing before its clients.
+    with transaction.atomic():
+        owner = owner or make_owner()
+        now = timezone.now()
+        message = Message.objects.create(
+            owner=owner, subject=subject, body=body, html_body=html_body
         )
-        mailing.clients.set(Client.objects.filter(owner=owner))
-    if plan:
-        mailing.next_run_at = next_run_at_for(mailing, now=now)
-        mailing.save(update_fields=["next_run_at"])
+        mailing = Mailing.objects.create(
+            owner=owner,
+            message=message,
+            start_at=start_at or now - timedelta(minutes=1),
+            end_at=end_at or now + timedelta(days=400),
+            periodicity=periodicity,
+            **extra,
+        )
+        if clients:
+            n = next(_seq)
+            Client.objects.bulk_create(
+                Client(
+                    owner=owner,
+                    email=f"client{i}.{n}@example.net",
+                    full_name=f"Client {i}",
+                )
+                for i in range(clients)
+            )
+            mailing.clients.set(Client.objects.filter(owner=owner))
+        if plan:
+            mailing.next_run_at = next_run_at_for(mailing, now=now)
+            mailing.save(update_fields=["next_run_at"])
     return mailing
 
 
