@@ -265,3 +265,25 @@ def test_production_deploy_check_is_clean():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.slow
+def test_production_collectstatic_hashes_every_file(tmp_path):
+    """The manifest storage fails on a reference to a missing file (a source
+    map, say); production would then serve no CSS at all."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput"],
+        cwd=ROOT,
+        env=_env(
+            DJANGO_SETTINGS_MODULE="mailsite.settings.production",
+            SECRET_KEY=random_key(),
+            ALLOWED_HOSTS="example.com",
+            STATIC_ROOT=str(tmp_path),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    manifest = json.loads((tmp_path / "staticfiles.json").read_text())
+    assert "vendor/bootstrap/bootstrap.min.css" in manifest["paths"]
