@@ -70,6 +70,15 @@ def test_a_customer_is_kept_out_of_the_cms_with_the_sites_403(as_role):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("role", ["manager", "content_manager", "superuser"])
+def test_the_cms_loads_nothing_from_other_hosts(as_role, role):
+    """No internet on the machines: avatars are not fetched from Gravatar."""
+    page = as_role(role).get("/cms/").content.decode()
+    assert "gravatar" not in page
+    assert "avatar_placeholder" in page or "default-user-avatar" in page
+
+
+@pytest.mark.django_db
 def test_anonymous_cms_visitors_log_in_on_the_site_and_come_back(as_role):
     response = as_role("anonymous").get("/cms/pages/")
     assert response["Location"] == "/accounts/login/?next=/cms/pages/"

@@ -218,6 +218,9 @@ WAGTAILADMIN_BASE_URL = SITE_URL
 WAGTAILADMIN_LOGIN_URL = LOGIN_URL
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_EXTENSIONS = ["csv", "pdf", "txt"]
+# Avatars from our own static files: the machines may have no internet, and
+# an admin page should not tell a third party who looked at it.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
 
 # The mailing script, every minute (`manage.py crontab add` installs it).
 CRONJOBS = [("* * * * *", "mailing.cron.send_due_mailings")]
