@@ -289,6 +289,21 @@ def _plan(mailing: Mailing, *, now: datetime) -> None:
         mailing.status = Mailing.Status.RUNNING if has_runs else Mailing.Status.CREATED
 
 
+def _save_and_plan(mailing: Mailing, *, clients, all_clients, now) -> Mailing:
+    """Validate, plan the next occurrence, save with its clients and queue a
+    run on commit when one is due now."""
+    mailing.full_clean(exclude=["next_run_at"])
+    chosen = _resolve_clients(
+        owner=mailing.owner, clients=clients, all_clients=all_clients
+    )
+    _plan(mailing, now=now)
+    mailing.save()
+    mailing.clients.set(chosen)
+    if _is_due(mailing, now):
+        _enqueue_run(mailing)
+    return mailing
+
+
 @transaction.atomic
 def mailing_create(
     *,
@@ -315,14 +330,7 @@ def mailing_create(
         end_at=end_at,
         periodicity=periodicity,
     )
-    mailing.full_clean(exclude=["next_run_at"])
-    chosen = _resolve_clients(owner=owner, clients=clients, all_clients=all_clients)
-    _plan(mailing, now=now)
-    mailing.save()
-    mailing.clients.set(chosen)
-    if _is_due(mailing, now):
-        _enqueue_run(mailing)
-    return mailing
+    return _save_and_plan(mailing, clients=clients, all_clients=all_clients, now=now)
 
 
 @transaction.atomic
@@ -342,16 +350,7 @@ def mailing_update(
     now = now or timezone.now()
     mailing.message, mailing.periodicity = message, periodicity
     mailing.start_at, mailing.end_at = start_at, end_at
-    mailing.full_clean(exclude=["next_run_at"])
-    chosen = _resolve_clients(
-        owner=mailing.owner, clients=clients, all_clients=all_clients
-    )
-    _plan(mailing, now=now)
-    mailing.save()
-    mailing.clients.set(chosen)
-    if _is_due(mailing, now):
-        _enqueue_run(mailing)
-    return mailing
+    return _save_and_plan(mailing, clients=clients, all_clients=all_clients, now=now)
 
 
 @transaction.atomic
