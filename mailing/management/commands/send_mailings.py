@@ -40,6 +40,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, mailing=None, queue=False, watch=None, **options):
+        self.verbosity = options.get("verbosity", 1)
         if mailing is not None and (queue or watch):
             raise CommandError("--mailing cannot be combined with --queue or --watch.")
         if watch is not None and watch <= 0:
@@ -56,12 +57,14 @@ class Command(BaseCommand):
             return
         self._watch(watch, queue)
 
-    def _once(self, queue: bool) -> None:
+    def _once(self, queue: bool, *, quiet_when_idle: bool = False) -> None:
         if queue:
             report = services.queue_due_mailings()
         else:
             report = services.send_due_mailings()
-        self.stdout.write(str(report))
+        idle = not (report.planned or report.queued or report.dispatch.runs)
+        if not (idle and quiet_when_idle):
+            self.stdout.write(str(report))
 
     def _watch(self, seconds: float, queue: bool) -> None:
         stop = threading.Event()
@@ -79,7 +82,9 @@ class Command(BaseCommand):
             while not stop.is_set():
                 close_old_connections()
                 try:
-                    self._once(queue)
+                    # A clock that prints every empty round buries the rounds
+                    # that sent something; -v 2 shows them all.
+                    self._once(queue, quiet_when_idle=self.verbosity < 2)
                 except Exception:
                     # A database restart or a bug in one round must not end
                     # the clock: log it and try again next round.
