@@ -4,6 +4,7 @@ Each has a default here so that the engine works with no configuration;
 mailsite/settings/base.py exposes them as environment variables.
 """
 
+import os
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -25,6 +26,13 @@ class EngineConfig:
     breaker_max_pause_seconds: float
 
 
+def _processes(setting: int) -> int:
+    # 0: one per core; past 4 the database, not Python, is the limit.
+    if setting > 0:
+        return setting
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
 def engine_config() -> EngineConfig:
     def get(name, default):
         return getattr(settings, name, default)
@@ -33,7 +41,7 @@ def engine_config() -> EngineConfig:
         # Django's own default is no timeout at all; ours always has one.
         timeout=float(get("EMAIL_TIMEOUT", None) or 10),
         connections=max(1, int(get("MAILING_CONNECTIONS", 8))),
-        processes=max(1, int(get("MAILING_PROCESSES", 1))),
+        processes=_processes(int(get("MAILING_PROCESSES", 0))),
         batch_size=max(1, int(get("MAILING_BATCH_SIZE", 500))),
         rate_limit=float(get("MAILING_RATE_LIMIT", 0)),
         lease_seconds=float(get("MAILING_LEASE_SECONDS", 300)),

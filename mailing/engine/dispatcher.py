@@ -99,6 +99,8 @@ class DispatchReport:
             f"{self.sent} sent, {self.deferred} deferred, {self.failed} failed"
             f" in {len(self.runs)} run(s)"
         )
+        if self.processes > 1:
+            text += f" by {self.processes} processes"
         if self.paused_runs:
             text += (
                 f"; the mail server kept failing, so run(s) "
@@ -533,6 +535,16 @@ def dispatch(*, run_ids=None) -> DispatchReport:
     """
     config = engine_config()
     extra = config.processes - 1
+    # Only on PostgreSQL (on SQLite the processes would queue for its one
+    # write lock); never inside a transaction (forking closes this process's
+    # connection, and the caller's transaction with it); never under a rate
+    # limit (it is per dispatcher, and then the server sets the pace anyway).
+    if (
+        connection.vendor != "postgresql"
+        or connection.in_atomic_block
+        or config.rate_limit
+    ):
+        extra = 0
     if extra > 0:
         qs = Delivery.objects.filter(claimable(timezone.now()))
         if run_ids is not None:
@@ -572,6 +584,14 @@ def dispatch(*, run_ids=None) -> DispatchReport:
 def _child(run_ids, results) -> None:
     from django.db import connections
 
+    # With a connection pool the parent's pooled connections came along with
+    # the fork, sockets included: this process opens its own, unpooled, and
+    # never touches (or closes) those.
+    for conn in connections.all(initialized_only=True):
+        conn.connection = None
+        options = dict(conn.settings_dict.get("OPTIONS", {}))
+        options.pop("pool", None)
+        conn.settings_dict = {**conn.settings_dict, "OPTIONS": options}
     report = None
     try:
         report = Dispatcher(run_ids=run_ids).run()
@@ -581,6 +601,6 @@ def _child(run_ids, results) -> None:
         results.put(report)
         results.close()
         results.join_thread()
-        connections.close_all()
+        connections.close_all()  # its own: the pool option is gone here
         # Skip the parent's atexit handlers and test-runner state.
         os._exit(0)

@@ -49,6 +49,23 @@ def test_two_dispatchers_share_a_run_and_nobody_gets_it_twice(smtp_sink):
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_big_run_is_shared_by_forked_dispatcher_processes(smtp_sink):
+    """MAILING_PROCESSES=2 behind the connection pool, as in production: the
+    forked process opens its own connection and each client gets one message."""
+    mailing = make_mailing(clients=1000)
+    process = dispatcher(
+        smtp_sink, MAILING_PROCESSES=2, MAILING_BATCH_SIZE=50, MAILING_CONNECTIONS=4
+    )
+    output = process.communicate(timeout=120)[0]
+    assert process.returncode == 0, output
+    assert "1000 sent, 0 deferred, 0 failed in 1 run(s) by 2 processes" in output
+    received = Counter(r for m in smtp_sink.messages for r in m.rcpt_tos)
+    assert len(received) == 1000 and max(received.values()) == 1
+    assert Delivery.objects.filter(run__mailing=mailing, status="sent").count() == 1000
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_killed_dispatcher_costs_at_most_what_it_had_in_flight(smtp_sink, settings):
     """kill -9 mid-run, then another run after the lease: every client gets
     the message, and only messages in flight at the kill can be duplicated."""

@@ -162,8 +162,10 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Mailsite <noreply@localh
 # second per transport (0 = no limit), how long a claimed batch stays ours,
 # retries of temporary failures, and the circuit breaker.
 MAILING_CONNECTIONS = env.int("MAILING_CONNECTIONS", default=8)
-# Forked dispatcher processes for big runs (one Python process uses one core).
-MAILING_PROCESSES = env.int("MAILING_PROCESSES", default=1)
+# Dispatcher processes for big runs (one Python process uses one core):
+# 0 means one per CPU core, at most 4. The extra ones are forked only on
+# PostgreSQL and only when thousands of messages wait.
+MAILING_PROCESSES = env.int("MAILING_PROCESSES", default=0)
 MAILING_BATCH_SIZE = env.int("MAILING_BATCH_SIZE", default=500)
 MAILING_RATE_LIMIT = env.float("MAILING_RATE_LIMIT", default=0)
 MAILING_LEASE_SECONDS = env.float("MAILING_LEASE_SECONDS", default=300)

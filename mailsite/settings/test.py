@@ -14,6 +14,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=2)
+# In-process dispatches stay in the test's process (forking would close the
+# test's database connection); the concurrency tests ask for more.
+MAILING_PROCESSES = env.int("MAILING_PROCESSES", default=1)
 CACHE_KEY_PREFIX = "mailsite-test"
 CACHES["default"]["KEY_PREFIX"] = env("CACHE_KEY_PREFIX", default="mailsite-test")  # noqa: F405
 ACCOUNT_RATE_LIMITS = {**ACCOUNT_RATE_LIMITS, "confirm_email": False}  # noqa: F405
@@ -24,4 +27,5 @@ STORAGES = {
 WAGTAILADMIN_BASE_URL = "http://testserver"
 # Test databases are created and dropped around the run; a pool would hold
 # connections to them open.
-DATABASES["default"].get("OPTIONS", {}).pop("pool", None)  # noqa: F405
+# (mailing.tests.smtp_settings puts it back for the separate processes.)
+DATABASE_POOL_OPTIONS = DATABASES["default"].get("OPTIONS", {}).pop("pool", None)  # noqa: F405
