@@ -23,6 +23,7 @@ import os
 import queue
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -43,6 +44,11 @@ OPEN_STATUSES = [
     Delivery.Status.SENDING,
     Delivery.Status.DEFERRED,
 ]
+# Results are written a batch at a time, and at least this often (seconds):
+# a slow or rate-limited server still moves the progress bar, while at full
+# speed a batch fills well before.
+WRITE_EVERY = 1.0
+
 _CLAIM_FIELDS = (
     "pk",
     "run_id",
@@ -301,6 +307,7 @@ class Dispatcher:
         in_flight = 0
         exhausted = False
         done: list = []
+        written_at = time.monotonic()
         try:
             while True:
                 # Keep at most about one batch waiting beyond the one in hand.
@@ -343,9 +350,14 @@ class Dispatcher:
                         in_flight -= 1
                 except queue.Empty:
                     pass
-                if len(done) >= batch_size or in_flight == 0:
+                if (
+                    len(done) >= batch_size
+                    or in_flight == 0
+                    or (done and time.monotonic() - written_at >= WRITE_EVERY)
+                ):
                     self._write(done, breaker)
                     done = []
+                    written_at = time.monotonic()
         finally:
             for _ in threads:
                 work.put(None)

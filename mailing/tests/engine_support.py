@@ -75,6 +75,12 @@ def make_mailing(
 def dispatcher(sink, *options, **env) -> subprocess.Popen:
     """`manage.py send_mailings *options` as a separate process on the test
     database, sending to `sink`; `env` sets more environment variables."""
+    return manage_process(sink, "send_mailings", *options, **env)
+
+
+def manage_process(sink, command, *options, **env) -> subprocess.Popen:
+    """`manage.py command *options` as a separate process on the test
+    database, sending to `sink`; `env` sets more environment variables."""
     db = connection.settings_dict
     url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
     environment = {
@@ -87,7 +93,7 @@ def dispatcher(sink, *options, **env) -> subprocess.Popen:
         **{key: str(value) for key, value in env.items()},
     }
     return subprocess.Popen(
-        [sys.executable, "manage.py", "send_mailings", *options],
+        [sys.executable, "manage.py", command, *options],
         cwd=settings.BASE_DIR,
         env=environment,
         stdout=subprocess.PIPE,

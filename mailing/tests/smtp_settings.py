@@ -1,9 +1,11 @@
-"""Test settings for `send_mailings` run as a separate process by the tests.
+"""Test settings for `send_mailings` (or the task worker) run as a separate
+process by the tests.
 
 The same as mailsite.settings.test, except that mail goes over SMTP (to the
 sink the test started, named by EMAIL_URL) instead of the in-memory outbox,
-and on PostgreSQL through the connection pool, as in production (such a
-process ends before the test database is dropped).
+on PostgreSQL through the connection pool, as in production (such a process
+ends before the test database is dropped), and with TASK_BACKEND=database
+tasks go through the database queue that `db_worker` serves.
 """
 
 from mailsite.settings.test import *  # noqa: F403
@@ -12,3 +14,6 @@ EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 
 if DATABASE_POOL_OPTIONS:  # noqa: F405
     DATABASES["default"]["OPTIONS"]["pool"] = DATABASE_POOL_OPTIONS  # noqa: F405
+
+if env("TASK_BACKEND", default="immediate") == "database":  # noqa: F405
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

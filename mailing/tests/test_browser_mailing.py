@@ -11,6 +11,7 @@ from mailing.tests.factories import (
     ClientFactory,
     DeliveryFactory,
     MailingFactory,
+    MessageFactory,
     RunFactory,
     UserFactory,
 )
@@ -206,3 +207,76 @@ def test_progress_bar_follows_a_run_and_the_page_refreshes_when_done(page, scree
     )
     assert page.locator("td.text-success", has_text="4").count() == 1
     screenshot("2-finished")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_mailing_for_now_is_sent_by_the_worker_while_the_customer_watches(
+    page, screenshot, smtp_sink, settings
+):
+    """The whole way, with nothing faked: the form queues the run in the
+    database, a real `db_worker` process sends it (rate-limited, so there is
+    something to watch) to a real SMTP server, the bar fills to 100 % by
+    itself, and the log shows the server's replies."""
+    import signal
+    import time
+
+    from mailing.models import Delivery
+    from mailing.tests.engine_support import manage_process, require_postgresql
+
+    require_postgresql()
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    owner = UserFactory(email="casey@example.com")
+    ClientFactory.create_batch(30, owner=owner)
+    MessageFactory(owner=owner, subject="Spring news for {{ full_name }}")
+    worker = manage_process(
+        smtp_sink,
+        "db_worker",
+        "--interval",
+        "0.2",
+        "--no-startup-delay",
+        TASK_BACKEND="database",
+        MAILING_RATE_LIMIT=10,
+    )
+    try:
+        log_in(page, owner.email)
+        page.wait_for_url(re.compile(r"/app/$"))
+        page.goto("/app/mailings/new/")
+        # The form proposes the newest message and a window from now on.
+        page.check("input[name=all_clients]")
+        page.get_by_role("button", name="Save").click()
+        page.get_by_text("Mailing created.").wait_for()
+
+        seen = set()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                value = page.get_attribute(
+                    "#run-progress .progress", "aria-valuenow", timeout=1000
+                )
+                hidden = "d-none" in page.get_attribute("#run-progress", "class")
+            except Exception:  # noqa: BLE001 - the page is reloading
+                continue
+            if value is not None and not hidden:
+                if int(value) not in seen and 0 < int(value) < 100:
+                    screenshot("1-sending")
+                seen.add(int(value))
+            if 100 in seen and hidden:
+                break
+            time.sleep(0.05)
+        assert any(0 < value < 100 for value in seen), seen
+        assert 100 in seen, seen
+        page.wait_for_load_state()
+        screenshot("2-sent")
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        output = worker.communicate(timeout=30)[0]
+
+    assert Delivery.objects.filter(status="sent").count() == 30, output
+    received = [r for message in smtp_sink.messages for r in message.rcpt_tos]
+    assert sorted(received) == sorted(owner.clients.values_list("email", flat=True))
+    assert page.locator("#run-progress").get_attribute("class").count("d-none") == 1
+    replies = page.locator("td", has_text=re.compile(r"^250 "))
+    assert replies.count() == 30
+    assert "Spring news for" in smtp_sink.messages[0].subject

@@ -22,7 +22,12 @@
           text.textContent = data.done + " / " + data.total;
           window.setTimeout(poll, delay);
         } else if (wasRunning) {
-          window.location.reload();
+          // Show the full bar for a moment, then the outcome.
+          bar.style.width = "100%";
+          bar.classList.remove("progress-bar-animated");
+          box.querySelector(".progress").setAttribute("aria-valuenow", 100);
+          box.querySelector("[data-progress-label]").textContent = "Done";
+          window.setTimeout(function () { window.location.reload(); }, 1000);
         }
       })
       .catch(function () { window.setTimeout(poll, delay * 5); });
