@@ -261,6 +261,8 @@ def test_a_mailing_for_now_is_sent_by_the_worker_while_the_customer_watches(
             if value is not None and not hidden:
                 if int(value) not in seen and 0 < int(value) < 100:
                     screenshot("1-sending")
+                if int(value) == 100 and 100 not in seen:
+                    screenshot("2-done")
                 seen.add(int(value))
             if 100 in seen and hidden:
                 break
@@ -268,7 +270,7 @@ def test_a_mailing_for_now_is_sent_by_the_worker_while_the_customer_watches(
         assert any(0 < value < 100 for value in seen), seen
         assert 100 in seen, seen
         page.wait_for_load_state()
-        screenshot("2-sent")
+        screenshot("3-sent")
     finally:
         worker.send_signal(signal.SIGTERM)
         output = worker.communicate(timeout=30)[0]

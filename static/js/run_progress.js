@@ -27,6 +27,9 @@
           bar.classList.remove("progress-bar-animated");
           box.querySelector(".progress").setAttribute("aria-valuenow", 100);
           box.querySelector("[data-progress-label]").textContent = "Done";
+          // A run ends only when every delivery is final: all of them are done.
+          var total = text.textContent.split(" / ")[1];
+          if (total) text.textContent = total + " / " + total;
           window.setTimeout(function () { window.location.reload(); }, 1000);
         }
       })
