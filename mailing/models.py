@@ -206,6 +206,15 @@ class Run(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     paused_until = models.DateTimeField(null=True, blank=True)
+    # Counters kept by the planner and the engine's batched result writes, so
+    # that no page counts a million deliveries to show a progress bar.
+    # `deferred_count` counts deliveries attempted at least once and not yet
+    # sent or failed; pending = delivery_count - sent - failed - deferred.
+    delivery_count = models.PositiveIntegerField(default=0)
+    sent_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    deferred_count = models.PositiveIntegerField(default=0)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -307,6 +316,46 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self):
         return f"#{self.number} {self.get_outcome_display()}: {self.server_response}"
+
+
+class Suppression(models.Model):
+    """An address that one owner's mailings never send to again.
+
+    Keyed by the normalised e-mail, not by a client row: deleting a client
+    and adding or importing the address again does not lift it. `reason`
+    says why; `source` says where it came from (an unsubscribe link, a
+    bounce report, the customer by hand). Entries the recipient made
+    (unsubscribed, complaint) cannot be removed by the customer.
+    """
+
+    class Reason(models.TextChoices):
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        HARD_BOUNCE = "hard_bounce", "Hard bounce"
+        COMPLAINT = "complaint", "Complaint"
+        MANUAL = "manual", "Added by hand"
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="suppressions"
+    )
+    email = models.EmailField("e-mail address")
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    source = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "email"], name="suppression_unique_owner_email"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.email}: {self.get_reason_display()}"
+
+    def save(self, *args, **kwargs):
+        self.email = normalize_email(self.email)
+        super().save(*args, **kwargs)
 
 
 class ModerationEvent(models.Model):
