@@ -509,7 +509,10 @@ def suppression_record(
     becomes the recipient's own when the recipient unsubscribes or
     complains, so the customer can no longer lift it; an entry the recipient
     made stays as it is. The entry remembers the client row it came from.
+    Raises ValueError for a reason that is not one of Suppression.Reason.
     """
+    if reason not in Suppression.Reason.values:
+        raise ValueError(f"Unknown suppression reason {reason!r}.")
     entry, created = Suppression.objects.get_or_create(
         owner_id=owner_id,
         email=normalize_email(email),

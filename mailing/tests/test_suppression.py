@@ -133,6 +133,11 @@ def test_the_recipients_act_outranks_the_customers():
     entry.refresh_from_db()
     assert (entry.reason, entry.client_id) == ("unsubscribed", 7)
     assert Suppression.objects.count() == 1
+    with pytest.raises(ValueError):
+        services.suppression_record(
+            owner_id=owner.pk, email="new@example.net", reason="bored", source=""
+        )
+    assert Suppression.objects.count() == 1
 
 
 def test_the_list_is_the_owners_searchable_and_filterable():
@@ -450,3 +455,62 @@ def test_the_migration_links_backfilled_entries_to_their_clients():
     link = _link(gone)
     gone.delete()
     assert b"You are unsubscribed" in HttpClient().get(link).content
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_an_unsubscribe_lasts_in_the_browser(page, screenshot):
+    """The recipient unsubscribes; the customer deletes the client and
+    imports the address again: the preview, the client list and the
+    Suppressed page all say so, and the entry cannot be removed; what the
+    customer adds by hand they can remove."""
+    from mailing.tests.test_browser_mailing import log_in
+
+    customer = UserFactory(email="casey@example.com")
+    gone = ClientFactory(owner=customer, email="ada@example.net")
+    page.goto(_link(gone))
+    page.get_by_role("button", name="Unsubscribe").click()
+    page.get_by_role("heading", name="You are unsubscribed").wait_for()
+    link = _link(gone)
+    services.client_delete(client=gone)
+
+    log_in(page, customer.email)
+    page.wait_for_url("**/app/")
+    page.goto("/app/clients/import/")
+    page.set_input_files(
+        "input[name=file]",
+        files=[
+            {
+                "name": "clients.csv",
+                "mimeType": "text/csv",
+                "buffer": b"email\nada@example.net\ngrace@example.net\n",
+            }
+        ],
+    )
+    page.get_by_role("button", name="Preview").click()
+    page.locator("#import-suppressed").get_by_text(
+        "imported, but never mailed"
+    ).wait_for()
+    screenshot("1-import-preview")
+    page.get_by_role("button", name="Import 2 clients").click()
+    page.get_by_text("2 clients imported.").wait_for()
+    row = page.get_by_role("row").filter(has_text="ada@example.net")
+    assert row.get_by_text("suppressed (unsubscribed)").is_visible()
+    screenshot("2-client-list")
+
+    page.get_by_role("link", name="Suppressed").first.click()
+    page.fill("textarea[name=emails]", "typo@example.net, Grace@example.net")
+    page.get_by_role("button", name="Suppress").click()
+    page.get_by_text("2 addresses suppressed.").wait_for()
+    ada = page.get_by_role("row").filter(has_text="ada@example.net")
+    assert ada.get_by_role("button", name="Remove").count() == 0
+    screenshot("3-suppressed")
+    typo = page.get_by_role("row").filter(has_text="typo@example.net")
+    typo.get_by_role("button", name="Remove").click()
+    page.get_by_text("typo@example.net removed from the suppression list.").wait_for()
+    assert sorted(
+        Suppression.objects.filter(owner=customer).values_list("email", "reason")
+    ) == [("ada@example.net", "unsubscribed"), ("grace@example.net", "manual")]
+
+    page.goto(link)
+    page.get_by_role("heading", name="You are unsubscribed").wait_for()
