@@ -4,6 +4,7 @@ behind them do the writes (and validate again)."""
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from mailing import services
 from mailing.models import (
@@ -178,3 +179,25 @@ class DeliveryFilterForm(forms.Form):
         choices=[("", "Any status"), *Delivery.Status.choices],
     )
     q = forms.CharField(required=False, label="Server reply contains")
+
+
+class SuppressionAddForm(forms.Form):
+    """Addresses the customer suppresses by hand (the service validates
+    each one and adds all of them or none)."""
+
+    emails = forms.CharField(
+        label=_("Addresses"),
+        # Room for the service's limit of addresses, not a silent cut.
+        max_length=services.MAX_SUPPRESSION_ADD * 256,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "ann@example.com"}),
+        help_text=_(
+            "One per line, or separated by commas. Nothing is ever sent to "
+            "them, whichever client or import brings them back."
+        ),
+    )
+
+    def clean_emails(self):
+        emails = services.split_addresses(self.cleaned_data["emails"])
+        if not emails:
+            raise ValidationError(_("Enter at least one e-mail address."))
+        return emails

@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 MAX_BODY_LENGTH = 200_000
 
@@ -329,10 +330,13 @@ class Suppression(models.Model):
     """
 
     class Reason(models.TextChoices):
-        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
-        HARD_BOUNCE = "hard_bounce", "Hard bounce"
-        COMPLAINT = "complaint", "Complaint"
-        MANUAL = "manual", "Added by hand"
+        UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+        HARD_BOUNCE = "hard_bounce", _("Hard bounce")
+        COMPLAINT = "complaint", _("Complaint")
+        MANUAL = "manual", _("Added by hand")
+
+    # The recipient's own acts: the customer cannot lift them.
+    RECIPIENT_REASONS = frozenset({Reason.UNSUBSCRIBED, Reason.COMPLAINT})
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="suppressions"
@@ -340,6 +344,10 @@ class Suppression(models.Model):
     email = models.EmailField("e-mail address")
     reason = models.CharField(max_length=20, choices=Reason.choices)
     source = models.CharField(max_length=255, blank=True)
+    # The client row whose unsubscribe link made the entry. Not a foreign
+    # key: the row may be deleted, and the link in old mail names its id, so
+    # the link keeps answering "you are unsubscribed" after the deletion.
+    client_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -349,6 +357,17 @@ class Suppression(models.Model):
                 fields=["owner", "email"], name="suppression_unique_owner_email"
             ),
         ]
+        indexes = [
+            # The list page: one owner's entries, newest first, at 100k+.
+            models.Index(
+                fields=["owner", "-created_at", "-id"], name="suppression_owner_new_idx"
+            ),
+            models.Index(
+                fields=["owner", "client_id"],
+                name="suppression_owner_client_idx",
+                condition=Q(client_id__isnull=False),
+            ),
+        ]
 
     def __str__(self):
         return f"{self.email}: {self.get_reason_display()}"
@@ -356,6 +375,11 @@ class Suppression(models.Model):
     def save(self, *args, **kwargs):
         self.email = normalize_email(self.email)
         super().save(*args, **kwargs)
+
+    @property
+    def removable(self) -> bool:
+        """Whether the customer may lift the entry (not the recipient's act)."""
+        return self.reason not in self.RECIPIENT_REASONS
 
 
 class ModerationEvent(models.Model):

@@ -21,12 +21,25 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from mailing.figures import site_figures
-from mailing.models import Client, Delivery, Mailing, Message, Run
+from mailing.models import (
+    Client,
+    Delivery,
+    Mailing,
+    Message,
+    Run,
+    Suppression,
+    normalize_email,
+)
 
 __all__ = [
     "site_figures",
     "client_list",
     "client_get",
+    "clients_with_suppression",
+    "suppression_list",
+    "suppression_get",
+    "suppression_for",
+    "suppression_reasons",
     "message_list",
     "message_get",
     "mailing_list",
@@ -66,6 +79,63 @@ def client_list(*, owner, search: str = "", sort: str = "") -> QuerySet[Client]:
 def client_get(*, owner, pk: int) -> Client:
     """The owner's client, or Http404 (also for another user's client)."""
     return get_object_or_404(Client, owner=owner, pk=pk)
+
+
+def clients_with_suppression(clients: QuerySet[Client]) -> QuerySet[Client]:
+    """Adds `suppression_reason` to each client: the reason its address is
+    on the owner's suppression list, or None. A subquery on the unique
+    (owner, email) index, so a page of clients stays one query."""
+    reason = Suppression.objects.filter(
+        owner_id=OuterRef("owner_id"), email=OuterRef("email")
+    ).values("reason")[:1]
+    return clients.annotate(suppression_reason=Subquery(reason))
+
+
+# Suppressions --------------------------------------------------------------
+
+# An IN list of this many addresses stays under every backend's limit on
+# query parameters (SQLite's is the lowest).
+_IN_CHUNK = 900
+
+
+def suppression_list(*, owner, search: str = "", reason: str = "") -> QuerySet:
+    """The owner's suppression list, newest first, optionally filtered by a
+    text in the address and by reason.
+
+    Addresses are stored in lower case, so a case-sensitive LIKE on the
+    lowered text finds what ILIKE would without upper-casing every row: a
+    quarter of the time at 150,000 entries.
+    """
+    entries = Suppression.objects.filter(owner=owner)
+    if reason in Suppression.Reason.values:
+        entries = entries.filter(reason=reason)
+    if search := normalize_email(search):
+        entries = entries.filter(email__contains=search)
+    return entries.order_by("-created_at", "-pk")
+
+
+def suppression_get(*, owner, pk: int) -> Suppression:
+    """The owner's entry, or Http404 (also for another user's entry)."""
+    return get_object_or_404(Suppression, owner=owner, pk=pk)
+
+
+def suppression_for(*, owner, email: str) -> Suppression | None:
+    """The owner's entry for an address, or None when it is not suppressed."""
+    return Suppression.objects.filter(owner=owner, email=normalize_email(email)).first()
+
+
+def suppression_reasons(*, owner, emails) -> dict[str, str]:
+    """{address: reason} for those of `emails` on the owner's list (the
+    addresses given normalised), a query per 900 addresses."""
+    emails = list(emails)
+    found = {}
+    for start in range(0, len(emails), _IN_CHUNK):
+        found.update(
+            Suppression.objects.filter(
+                owner=owner, email__in=emails[start : start + _IN_CHUNK]
+            ).values_list("email", "reason")
+        )
+    return found
 
 
 def message_list(*, owner) -> QuerySet[Message]:

@@ -8,6 +8,7 @@ task never sees a row that was rolled back, and no request talks to SMTP.
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -15,10 +16,19 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from mailing.figures import site_figures_invalidate
-from mailing.models import Client, Mailing, Message, ModerationEvent, normalize_email
+from mailing.models import (
+    Client,
+    Mailing,
+    Message,
+    ModerationEvent,
+    Suppression,
+    normalize_email,
+)
+from mailing.selectors import suppression_reasons
 
 MAX_IMPORT_BYTES = 1024 * 1024
 MAX_IMPORT_ROWS = 10_000
@@ -70,12 +80,17 @@ class ImportRow:
     email: str
     full_name: str
     comment: str
+    # The reason the address is on the owner's suppression list, or "": it
+    # is imported all the same (the address book stays whole) and never
+    # mailed.
+    suppressed: str = ""
 
 
 @dataclass
 class ImportPreview:
-    """What an import would do: the rows to add, the rows in error (each with
-    its line number and reason) and the duplicates that are skipped."""
+    """What an import would do: the rows to add (those whose address is
+    suppressed among them), the rows in error (each with its line number and
+    reason) and the duplicates that are skipped."""
 
     rows: list[ImportRow] = field(default_factory=list)
     errors: list[tuple[int, str]] = field(default_factory=list)
@@ -85,6 +100,11 @@ class ImportPreview:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    @property
+    def suppressed(self) -> list[ImportRow]:
+        """The new rows whose address is suppressed."""
+        return [row for row in self.rows if row.suppressed]
 
 
 def client_import_preview(*, owner: User, content: bytes) -> ImportPreview:
@@ -157,6 +177,9 @@ def client_import_preview(*, owner: User, content: bytes) -> ImportPreview:
             preview.duplicates.append((line, f"{email} is already one of your clients"))
             continue
         preview.rows.append(ImportRow(line, email, full_name, comment))
+    reasons = suppression_reasons(owner=owner, emails=[r.email for r in preview.rows])
+    for row in preview.rows:
+        row.suppressed = reasons.get(row.email, "")
     return preview
 
 
@@ -397,6 +420,135 @@ def mailing_resume(*, mailing: Mailing, now: datetime | None = None) -> Mailing:
     if _is_due(mailing, now):
         _enqueue_run(mailing)
     return mailing
+
+
+# Suppressions ------------------------------------------------------------
+
+MAX_SUPPRESSION_ADD = 10_000
+_ADDRESS_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+def split_addresses(text: str) -> list[str]:
+    """The addresses in a pasted text (one per line, or separated by commas,
+    semicolons or spaces), normalised, each once, in their order."""
+    found = (normalize_email(part) for part in _ADDRESS_SEPARATORS.split(text or ""))
+    return list(dict.fromkeys(address for address in found if address))
+
+
+@dataclass
+class SuppressionAdded:
+    """What `suppression_add` did: the addresses it added, and those that
+    were on the list already (left as they were)."""
+
+    added: list[str]
+    already: list[str]
+
+
+@transaction.atomic
+def suppression_add(
+    *, owner: User, emails: list[str], source: str = "added by hand"
+) -> SuppressionAdded:
+    """Put addresses on `owner`'s suppression list by hand (reason `manual`).
+
+    All or nothing: an invalid address raises ValidationError naming it and
+    writes nothing. An address already listed keeps its entry (and reason).
+    """
+    emails = list(dict.fromkeys(normalize_email(e) for e in emails if e.strip()))
+    if not emails:
+        raise ValidationError({"emails": _("Enter at least one e-mail address.")})
+    if len(emails) > MAX_SUPPRESSION_ADD:
+        raise ValidationError(
+            {
+                "emails": _("That is %(count)s addresses; the limit is %(limit)s.")
+                % {"count": f"{len(emails):,}", "limit": f"{MAX_SUPPRESSION_ADD:,}"}
+            }
+        )
+    invalid = [email for email in emails if not _is_address(email)]
+    if invalid:
+        raise ValidationError(
+            {
+                "emails": _("Not a valid e-mail address: %(addresses)s.")
+                % {"addresses": ", ".join(invalid[:20])}
+            }
+        )
+    listed = set(suppression_reasons(owner=owner, emails=emails))
+    new = [email for email in emails if email not in listed]
+    Suppression.objects.bulk_create(
+        [
+            Suppression(
+                owner=owner,
+                email=email,
+                reason=Suppression.Reason.MANUAL,
+                source=source,
+            )
+            for email in new
+        ],
+        # Listed meanwhile by an unsubscribe or another tab: that entry stays.
+        ignore_conflicts=True,
+    )
+    return SuppressionAdded(added=new, already=[e for e in emails if e in listed])
+
+
+def _is_address(email: str) -> bool:
+    if len(email) > 254:
+        return False
+    try:
+        validate_email(email)
+    except ValidationError:
+        return False
+    return True
+
+
+@transaction.atomic
+def suppression_record(
+    *, owner_id: int, email: str, reason: str, source: str, client_id=None
+) -> Suppression:
+    """Suppress an address of one owner for `reason` (idempotent).
+
+    An existing entry the customer could lift (added by hand, hard bounce)
+    becomes the recipient's own when the recipient unsubscribes or
+    complains, so the customer can no longer lift it; an entry the recipient
+    made stays as it is. The entry remembers the client row it came from.
+    Raises ValueError for a reason that is not one of Suppression.Reason.
+    """
+    if reason not in Suppression.Reason.values:
+        raise ValueError(f"Unknown suppression reason {reason!r}.")
+    entry, created = Suppression.objects.get_or_create(
+        owner_id=owner_id,
+        email=normalize_email(email),
+        defaults={"reason": reason, "source": source[:255], "client_id": client_id},
+    )
+    if created:
+        return entry
+    entry = Suppression.objects.select_for_update().get(pk=entry.pk)
+    changed = []
+    if entry.removable and reason in Suppression.RECIPIENT_REASONS:
+        entry.reason, entry.source = reason, source[:255]
+        changed += ["reason", "source"]
+    if client_id and entry.client_id is None:
+        entry.client_id = client_id
+        changed.append("client_id")
+    if changed:
+        entry.save(update_fields=changed)
+    return entry
+
+
+@transaction.atomic
+def suppression_remove(*, suppression: Suppression) -> None:
+    """Lift an entry the customer may lift (added by hand, hard bounce).
+
+    Raises ValidationError for the recipient's own entries (unsubscribed,
+    complaint): only the recipient decides those.
+    """
+    if not suppression.removable:
+        raise ValidationError(
+            _("%(email)s cannot be removed: the recipient asked for it (%(reason)s).")
+            % {
+                "email": suppression.email,
+                "reason": suppression.get_reason_display().lower(),
+            }
+        )
+    suppression.delete()
 
 
 # Moderation ---------------------------------------------------------------

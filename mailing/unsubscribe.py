@@ -1,9 +1,19 @@
-"""Unsubscribe links: the signed token and the service behind the page."""
+"""Unsubscribe links: the signed token and the service behind the page.
+
+A token names an owner and a client row. Unsubscribing puts the address on
+the owner's suppression list, which outlives the row: deleting the client
+and adding or importing the address again does not mail it again, and the
+link in the old mail still answers "you are unsubscribed".
+"""
+
+from dataclasses import dataclass
 
 from django.core import signing
+from django.db import transaction
 from django.utils import timezone
 
-from mailing.models import Client
+from mailing.models import Client, Delivery, Suppression
+from mailing.services import suppression_record
 
 UNSUBSCRIBE_SALT = "mailing.unsubscribe"
 
@@ -21,22 +31,122 @@ def unsubscribe_token(*, owner_id: int, client_id: int) -> str:
     return _signer().sign(f"{owner_id}.{client_id}")
 
 
-def client_for_token(token: str) -> Client | None:
-    """The client a token names, or None when it is forged or stale."""
+@dataclass
+class UnsubscribeTarget:
+    """The address an unsubscribe link speaks for.
+
+    `client` is the row the link was made for, or None once it is deleted;
+    `suppression` the owner's entry for the address, if any; `mailing_id`
+    the mailing that carried the link, when it is already known.
+    """
+
+    owner_id: int
+    client_id: int
+    email: str
+    client: Client | None
+    suppression: Suppression | None
+    mailing_id: int | None = None
+
+    @property
+    def done(self) -> bool:
+        """Whether the recipient has already opted out (an entry the
+        customer added by hand can be lifted, so it does not count)."""
+        return (
+            self.suppression is not None
+            and self.suppression.reason in Suppression.RECIPIENT_REASONS
+        )
+
+
+def unsubscribe_target(token: str) -> UnsubscribeTarget | None:
+    """What a token's link is for, or None when it is forged or names
+    nothing this site knows any more.
+
+    A deleted client is still found through the suppression entry their
+    link made, or else through the delivery log (whose Message-IDs name the
+    client), so a link in old mail keeps working.
+    """
     try:
         owner_id, client_id = (int(part) for part in _signer().unsign(token).split("."))
     except (signing.BadSignature, ValueError):
         return None
-    return Client.objects.filter(pk=client_id, owner_id=owner_id).first()
+    client = Client.objects.filter(pk=client_id, owner_id=owner_id).first()
+    mailing_id = None
+    if client is not None:
+        email = client.email
+    elif entry := Suppression.objects.filter(
+        owner_id=owner_id, client_id=client_id
+    ).first():
+        return UnsubscribeTarget(owner_id, client_id, entry.email, None, entry)
+    elif sent := _sent_to_deleted_client(owner_id=owner_id, client_id=client_id):
+        email, mailing_id = sent
+    else:
+        return None
+    return UnsubscribeTarget(
+        owner_id,
+        client_id,
+        email,
+        client,
+        Suppression.objects.filter(owner_id=owner_id, email=email).first(),
+        mailing_id,
+    )
 
 
-def client_unsubscribe(*, client: Client) -> Client:
-    """Mark the client unsubscribed from its owner's mailings (idempotent).
+def _sent_to_deleted_client(*, owner_id: int, client_id: int):
+    """(address, mailing id) of the last message sent to a deleted client.
 
-    Later runs create no delivery for them, and pending deliveries of running
-    runs are skipped when claimed.
+    Deleting a client empties `Delivery.client`, but the Message-ID the
+    engine gave the mail (`<run{R}.client{C}@domain>`) still names it. Only
+    the owner's rows of deleted clients are searched.
     """
-    if client.unsubscribed_at is None:
-        client.unsubscribed_at = timezone.now()
-        client.save(update_fields=["unsubscribed_at", "updated_at"])
-    return client
+    return (
+        Delivery.objects.filter(
+            client__isnull=True,
+            run__mailing__owner_id=owner_id,
+            message_id__contains=f".client{client_id}@",
+        )
+        .order_by("-pk")
+        .values_list("email", "run__mailing_id")
+        .first()
+    )
+
+
+@transaction.atomic
+def unsubscribe(*, target: UnsubscribeTarget, one_click: bool = False) -> Suppression:
+    """Opt the link's address out of its owner's mailings (idempotent).
+
+    Writes the suppression entry (reason `unsubscribed`, the source naming
+    the link and the mailing), so planning and claiming skip the address
+    whichever client row brings it back, and marks the owner's client row
+    with that address unsubscribed for display.
+    """
+    mailing_id = target.mailing_id
+    if mailing_id is None and target.client is not None:
+        mailing_id = (
+            Delivery.objects.filter(client_id=target.client_id)
+            .exclude(message_id="")
+            .order_by("-pk")
+            .values_list("run__mailing_id", flat=True)
+            .first()
+        )
+    source = "one-click unsubscribe" if one_click else "unsubscribe link"
+    if mailing_id is not None:
+        source += f", mailing #{mailing_id}"
+    entry = suppression_record(
+        owner_id=target.owner_id,
+        email=target.email,
+        reason=Suppression.Reason.UNSUBSCRIBED,
+        source=source,
+        client_id=target.client_id,
+    )
+    now = timezone.now()
+    Client.objects.filter(
+        owner_id=target.owner_id, email=target.email, unsubscribed_at__isnull=True
+    ).update(unsubscribed_at=now, updated_at=now)
+    target.suppression = entry
+    return entry
+
+
+def client_unsubscribe(*, client: Client) -> Suppression:
+    """Unsubscribe one client row's address (what its link's button does)."""
+    target = UnsubscribeTarget(client.owner_id, client.pk, client.email, client, None)
+    return unsubscribe(target=target)

@@ -18,6 +18,12 @@ urlpatterns = [
     path("clients/<int:pk>/", views.client_detail, name="client_detail"),
     path("clients/<int:pk>/edit/", views.client_update, name="client_update"),
     path("clients/<int:pk>/delete/", views.client_delete, name="client_delete"),
+    path("suppressed/", views.suppression_list, name="suppression_list"),
+    path(
+        "suppressed/<int:pk>/remove/",
+        views.suppression_remove,
+        name="suppression_remove",
+    ),
     path("messages/", views.message_list, name="message_list"),
     path("messages/new/", views.message_create, name="message_create"),
     path("messages/<int:pk>/", views.message_detail, name="message_detail"),

@@ -15,6 +15,9 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from mailing import selectors, services
@@ -24,8 +27,9 @@ from mailing.forms import (
     DeliveryFilterForm,
     MailingForm,
     MessageForm,
+    SuppressionAddForm,
 )
-from mailing.models import Client, Delivery, Mailing
+from mailing.models import Client, Delivery, Mailing, Suppression
 from mailing.rendering import render_message
 
 PER_PAGE = 25
@@ -65,7 +69,9 @@ def dashboard(request):
 def client_list(request):
     search = request.GET.get("q", "").strip()
     sort = request.GET.get("sort", "email")
-    clients = selectors.client_list(owner=request.user, search=search, sort=sort)
+    clients = selectors.clients_with_suppression(
+        selectors.client_list(owner=request.user, search=search, sort=sort)
+    )
     return render(
         request,
         "mailing/client_list.html",
@@ -81,7 +87,12 @@ def client_list(request):
 @login_required
 def client_detail(request, pk):
     client = selectors.client_get(owner=request.user, pk=pk)
-    return render(request, "mailing/client_detail.html", {"client": client})
+    suppression = selectors.suppression_for(owner=request.user, email=client.email)
+    return render(
+        request,
+        "mailing/client_detail.html",
+        {"client": client, "suppression": suppression},
+    )
 
 
 @login_required
@@ -188,6 +199,73 @@ def client_export(request):
     for row in rows.iterator(chunk_size=2000):
         writer.writerow(row)
     return response
+
+
+# Suppressions --------------------------------------------------------------
+
+
+@login_required
+def suppression_list(request):
+    """The customer's suppression list: search, filter by reason, add
+    addresses by hand."""
+    form = SuppressionAddForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.suppression_add(
+                owner=request.user, emails=form.cleaned_data["emails"]
+            )
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            done = ngettext(
+                "%(count)d address suppressed.",
+                "%(count)d addresses suppressed.",
+                len(result.added),
+            ) % {"count": len(result.added)}
+            if result.already:
+                done += " " + _("Already on the list: %(addresses)s.") % {
+                    "addresses": ", ".join(result.already[:20])
+                }
+            messages.success(request, done)
+            return redirect("mailing:suppression_list")
+    search = request.GET.get("q", "").strip()
+    reason = request.GET.get("reason", "")
+    entries = selectors.suppression_list(
+        owner=request.user, search=search, reason=reason
+    )
+    return render(
+        request,
+        "mailing/suppression_list.html",
+        {
+            "form": form,
+            "page_obj": _page(request, entries),
+            "q": search,
+            "reason": reason,
+            "reasons": Suppression.Reason.choices,
+            "query": urlencode({"q": search, "reason": reason}),
+        },
+    )
+
+
+@login_required
+@require_POST
+def suppression_remove(request, pk):
+    entry = selectors.suppression_get(owner=request.user, pk=pk)
+    try:
+        services.suppression_remove(suppression=entry)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            _("%(email)s removed from the suppression list.") % {"email": entry.email},
+        )
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = reverse("mailing:suppression_list")
+    return redirect(back)
 
 
 # Messages -----------------------------------------------------------------
