@@ -4,19 +4,32 @@ behind them do the writes (and validate again)."""
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from mailing import services
+from mailing.addresses import MAX_LENGTH as MAX_EMAIL_LENGTH
+from mailing.addresses import address_normalize
 from mailing.models import (
     MAX_BODY_LENGTH,
     Client,
     Delivery,
     Mailing,
     Message,
-    normalize_email,
+    schedule_bounds_error,
 )
 
 
 class ClientForm(forms.ModelForm):
+    # A text input, not type="email": browsers refuse the UTF-8 local parts
+    # that the address rule (mailing.addresses) accepts and the engine sends.
+    email = forms.CharField(
+        label=_("E-mail address"),
+        max_length=MAX_EMAIL_LENGTH,
+        widget=forms.TextInput(
+            attrs={"inputmode": "email", "autocomplete": "email", "spellcheck": "false"}
+        ),
+    )
+
     class Meta:
         model = Client
         fields = ["email", "full_name", "comment"]
@@ -27,7 +40,7 @@ class ClientForm(forms.ModelForm):
         self.instance.owner = owner
 
     def clean_email(self):
-        email = normalize_email(self.cleaned_data["email"])
+        email = address_normalize(self.cleaned_data["email"])
         taken = Client.objects.filter(owner=self.instance.owner, email=email)
         if self.instance.pk:
             taken = taken.exclude(pk=self.instance.pk)
@@ -45,6 +58,15 @@ class ClientImportForm(forms.Form):
             f"{services.MAX_IMPORT_ROWS:,} rows."
         ),
     )
+
+    @classmethod
+    def refused(cls, reason: str) -> "ClientImportForm":
+        """A form showing `reason` on the file field, for an upload that was
+        refused before its content was read."""
+        form = cls(data={}, files={})
+        form.full_clean()
+        form.errors["file"] = form.error_class([reason])
+        return form
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -147,6 +169,19 @@ class MailingForm(forms.ModelForm):
         )
         self.fields["start_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
         self.fields["end_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+
+    def _clean_moment(self, name):
+        value = self.cleaned_data[name]
+        error = schedule_bounds_error(value)
+        if error:
+            raise ValidationError(error)
+        return value
+
+    def clean_start_at(self):
+        return self._clean_moment("start_at")
+
+    def clean_end_at(self):
+        return self._clean_moment("end_at")
 
     def clean(self):
         cleaned = super().clean()
