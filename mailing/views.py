@@ -66,7 +66,8 @@ def dashboard(request):
 
 @login_required
 def client_list(request):
-    search = request.GET.get("q", "").strip()
+    # PostgreSQL text cannot hold U+0000: a search for it finds nothing.
+    search = request.GET.get("q", "").replace("\x00", "").strip()
     sort = request.GET.get("sort", "email")
     clients = selectors.client_list(owner=request.user, search=search, sort=sort)
     return render(

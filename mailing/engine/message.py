@@ -82,10 +82,18 @@ def _mailbox(name: str, display_name: str, address: str) -> str:
         # The standard library's quoting of specials; the address is a stand-in
         # because formataddr() refuses a UTF-8 one.
         phrase = formataddr((display_name, "x@x"))[: -len(" <x@x>")]
-        if len(name) + 2 + len(phrase) + len(address) + 3 <= _LINE:
-            return f"{phrase} <{address}>"
+        value = f"{phrase} <{address}>"
+        if len(name) + 2 + len(value) <= _LINE:
+            return value
+        # Folding white space may stand between words, even in quotes.
+        return _fold_words(name, value.split(" "))
+    # Encoded words of at most 75 characters each, on folded lines; readers
+    # join adjacent ones (RFC 2047 6.2).
     phrase = Header(display_name, "utf-8", header_name=name).encode()
-    return f"{phrase} <{address}>"
+    lines = phrase.split("\n")
+    last = len(lines[-1]) + (len(name) + 2 if len(lines) == 1 else 0)
+    fold = " " if last + 3 + len(address) <= _LINE else "\n "
+    return f"{phrase}{fold}<{address}>"
 
 
 def _qp(text: str) -> str:
