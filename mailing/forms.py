@@ -91,7 +91,10 @@ class MessageForm(forms.ModelForm):
         }
         help_texts = {
             "body": "Placeholders: {{ full_name }} and {{ email }}.",
-            "html_body": "Optional HTML alternative; the same placeholders work.",
+            "html_body": _(
+                "Optional HTML alternative; the same placeholders work. Scripts, "
+                "event handlers, forms and frames are removed when it is saved."
+            ),
         }
 
     def __init__(self, *args, owner, **kwargs):

@@ -19,6 +19,7 @@ import binascii
 import html
 import uuid
 from dataclasses import dataclass
+from email.charset import Charset
 from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
 from typing import NamedTuple
@@ -35,6 +36,7 @@ __all__ = ["InvalidAddress", "PreparedMessage", "date_header"]
 
 _TOKEN_MARK = "TOKEN-PLACEHOLDER"
 _LINE = 78  # RFC 5322 2.1.1: lines SHOULD be at most 78 characters
+_UTF8 = Charset("utf-8")
 
 
 class _Recipient(NamedTuple):
@@ -87,9 +89,13 @@ def _mailbox(name: str, display_name: str, address: str) -> str:
             return value
         # Folding white space may stand between words, even in quotes.
         return _fold_words(name, value.split(" "))
-    # Encoded words of at most 75 characters each, on folded lines; readers
-    # join adjacent ones (RFC 2047 6.2).
-    phrase = Header(display_name, "utf-8", header_name=name).encode()
+    word = _UTF8.header_encode(display_name)
+    if len(word) <= 75:  # one encoded word (RFC 2047 2): the usual, fast case
+        phrase = word
+    else:
+        # Encoded words of at most 75 characters each, on folded lines;
+        # readers join adjacent ones (RFC 2047 6.2).
+        phrase = Header(display_name, "utf-8", header_name=name).encode()
     lines = phrase.split("\n")
     last = len(lines[-1]) + (len(name) + 2 if len(lines) == 1 else 0)
     fold = " " if last + 3 + len(address) <= _LINE else "\n "

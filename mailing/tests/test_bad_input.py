@@ -200,6 +200,10 @@ def test_a_moderation_target_beyond_the_integer_range_is_404(client, manager):
     client.force_login(manager)
     assert client.get(_moderation_url("disable", HUGE)).status_code == 404
     assert client.get(_moderation_url("block", HUGE)).status_code == 404
+    for kind in ("mailings", "users"):
+        for pk in (HUGE, "abc", "-1"):
+            url = f"/cms/moderation/{kind}/inspect/{pk}/"
+            assert client.get(url).status_code == 404, url
 
 
 # CSV import -------------------------------------------------------------------
