@@ -7,17 +7,29 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from mailing import services
+from mailing.addresses import MAX_LENGTH as MAX_EMAIL_LENGTH
+from mailing.addresses import address_normalize
 from mailing.models import (
     MAX_BODY_LENGTH,
     Client,
     Delivery,
     Mailing,
     Message,
-    normalize_email,
+    schedule_bounds_error,
 )
 
 
 class ClientForm(forms.ModelForm):
+    # A text input, not type="email": browsers refuse the UTF-8 local parts
+    # that the address rule (mailing.addresses) accepts and the engine sends.
+    email = forms.CharField(
+        label=_("E-mail address"),
+        max_length=MAX_EMAIL_LENGTH,
+        widget=forms.TextInput(
+            attrs={"inputmode": "email", "autocomplete": "email", "spellcheck": "false"}
+        ),
+    )
+
     class Meta:
         model = Client
         fields = ["email", "full_name", "comment"]
@@ -28,7 +40,7 @@ class ClientForm(forms.ModelForm):
         self.instance.owner = owner
 
     def clean_email(self):
-        email = normalize_email(self.cleaned_data["email"])
+        email = address_normalize(self.cleaned_data["email"])
         taken = Client.objects.filter(owner=self.instance.owner, email=email)
         if self.instance.pk:
             taken = taken.exclude(pk=self.instance.pk)
@@ -46,6 +58,15 @@ class ClientImportForm(forms.Form):
             f"{services.MAX_IMPORT_ROWS:,} rows."
         ),
     )
+
+    @classmethod
+    def refused(cls, reason: str) -> "ClientImportForm":
+        """A form showing `reason` on the file field, for an upload that was
+        refused before its content was read."""
+        form = cls(data={}, files={})
+        form.full_clean()
+        form.errors["file"] = form.error_class([reason])
+        return form
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -70,7 +91,10 @@ class MessageForm(forms.ModelForm):
         }
         help_texts = {
             "body": "Placeholders: {{ full_name }} and {{ email }}.",
-            "html_body": "Optional HTML alternative; the same placeholders work.",
+            "html_body": _(
+                "Optional HTML alternative; the same placeholders work. Scripts, "
+                "event handlers, forms and frames are removed when it is saved."
+            ),
         }
 
     def __init__(self, *args, owner, **kwargs):
@@ -148,6 +172,19 @@ class MailingForm(forms.ModelForm):
         )
         self.fields["start_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
         self.fields["end_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+
+    def _clean_moment(self, name):
+        value = self.cleaned_data[name]
+        error = schedule_bounds_error(value)
+        if error:
+            raise ValidationError(error)
+        return value
+
+    def clean_start_at(self):
+        return self._clean_moment("start_at")
+
+    def clean_end_at(self):
+        return self._clean_moment("end_at")
 
     def clean(self):
         cleaned = super().clean()

@@ -5,7 +5,10 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from mailing.addresses import address_normalize
+
 MAX_BODY_LENGTH = 200_000
+SCHEDULE_YEARS = (2000, 2999)
 
 
 class Client(models.Model):
@@ -50,17 +53,35 @@ class Client(models.Model):
     def get_absolute_url(self):
         return reverse("mailing:client_detail", args=[self.pk])
 
+    def clean(self):
+        _refuse_null_characters(self, ["full_name", "comment"])
+
     def clean_fields(self, exclude=None):
-        # Normalise before EmailField's validator and the uniqueness check see
-        # the address, so " Ann@Example.COM " and "ann@example.com" collide.
-        self.email = normalize_email(self.email)
-        super().clean_fields(exclude=exclude)
+        # The address rule (mailing.addresses) replaces EmailField's own
+        # validator, which refuses the UTF-8 local parts the engine can send.
+        # It also normalises before the uniqueness check sees the address,
+        # so " Ann@Example.COM " and "ann@example.com" collide.
+        exclude = set(exclude or ())
+        errors = {}
+        if "email" not in exclude:
+            try:
+                self.email = address_normalize(self.email)
+            except ValidationError as error:
+                errors["email"] = error.error_list
+            exclude.add("email")
+        try:
+            super().clean_fields(exclude=exclude)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
 
 
 class Message(models.Model):
     """The content of a mailing: a subject and a plain-text body.
 
-    `html_body` is an optional HTML alternative. Both the subject and the
+    `html_body` is an optional HTML alternative, stored as the sanitiser
+    left it (`html_removed` says what it took out). Both the subject and the
     bodies may hold placeholders such as `{{ full_name }}` and `{{ email }}`,
     rendered per client when a delivery is sent.
     """
@@ -71,6 +92,9 @@ class Message(models.Model):
     subject = models.CharField(max_length=255)
     body = models.TextField()
     html_body = models.TextField("HTML body", blank=True)
+    # What the sanitiser took out of the HTML part when it was last saved
+    # (mailing.sanitize), shown with the preview.
+    html_removed = models.TextField(blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -87,6 +111,7 @@ class Message(models.Model):
         return reverse("mailing:message_detail", args=[self.pk])
 
     def clean(self):
+        _refuse_null_characters(self, ["subject", "body", "html_body"])
         errors = {}
         if "\n" in (self.subject or "") or "\r" in (self.subject or ""):
             errors["subject"] = "The subject must be a single line (no line breaks)."
@@ -177,7 +202,14 @@ class Mailing(models.Model):
         return reverse("mailing:mailing_detail", args=[self.pk])
 
     def clean(self):
-        errors = {}
+        errors = {
+            name: error
+            for name in ("start_at", "end_at")
+            if (error := schedule_bounds_error(getattr(self, name)))
+        }
+        if errors:
+            # Comparing dates out of range would overflow.
+            raise ValidationError(errors)
         if self.start_at and self.end_at and self.end_at <= self.start_at:
             errors["end_at"] = "The end must be after the start."
         if self.message_id and self.owner_id and self.message.owner_id != self.owner_id:
@@ -423,6 +455,40 @@ class ModerationEvent(models.Model):
         return f"{self.actor} {self.get_action_display().lower()} {target}"
 
 
+def schedule_bounds_error(moment) -> str | None:
+    """Why `moment` cannot be a mailing's start or end, or None.
+
+    Years outside SCHEDULE_YEARS are refused: the year 1 (a typo or a
+    client's default) cannot even be converted to UTC.
+    """
+    if moment is None:
+        return None
+    first, last = SCHEDULE_YEARS
+    if not first <= moment.year <= last:
+        return _("Enter a date between the years %(first)d and %(last)d.") % {
+            "first": first,
+            "last": last,
+        }
+    return None
+
+
+def _refuse_null_characters(instance, fields) -> None:
+    # PostgreSQL cannot store U+0000 in text; the forms' CharFields refuse it
+    # too, this guards the services.
+    errors = {
+        name: _("Null characters are not allowed.")
+        for name in fields
+        if "\x00" in (getattr(instance, name) or "")
+    }
+    if errors:
+        raise ValidationError(errors)
+
+
 def normalize_email(email: str) -> str:
-    """The form in which an address is stored and compared: trimmed, lower."""
-    return (email or "").strip().lower()
+    """The form in which an address is stored and compared: trimmed, lower,
+    the domain in Unicode (mailing.addresses). An address that breaks the
+    rule is only trimmed and lowered, so a lookup by it finds nothing."""
+    try:
+        return address_normalize(email)
+    except ValidationError:
+        return (email or "").strip().lower()

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from mailing.addresses import address_is_valid, address_normalize
+from mailing.csvfiles import csv_unescape_cell
 from mailing.figures import site_figures_invalidate
 from mailing.models import (
     Client,
@@ -28,10 +29,13 @@ from mailing.models import (
     Suppression,
     normalize_email,
 )
+from mailing.sanitize import sanitize_html
 from mailing.selectors import suppression_reasons
 
 MAX_IMPORT_BYTES = 1024 * 1024
 MAX_IMPORT_ROWS = 10_000
+# The csv module's own limit per field (128 KiB); a longer field is refused.
+MAX_IMPORT_FIELD = csv.field_size_limit()
 _EMAIL_HEADERS = {"email", "e-mail", "email address", "e-mail address", "mail"}
 _NAME_HEADERS = {"full name", "full_name", "fullname", "name"}
 _COMMENT_HEADERS = {"comment", "comments", "note", "notes"}
@@ -129,7 +133,7 @@ def client_import_preview(*, owner: User, content: bytes) -> ImportPreview:
     # the first line decides.
     first = text.lstrip().split("\n", 1)[0]
     delimiter = max(",;\t", key=lambda c: (first.count(c), c == ","))
-    records = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    records = _read_records(text, delimiter)
     preview = ImportPreview()
     columns = {"email": 0, "full_name": 1, "comment": 2}
     if records and _header_columns(records[0]):
@@ -151,20 +155,25 @@ def client_import_preview(*, owner: User, content: bytes) -> ImportPreview:
             index = columns.get(name)
             if index is None or index >= len(record):
                 return ""
-            return record[index].strip()
+            return csv_unescape_cell(record[index].strip())
 
-        email = normalize_email(cell("email"))
-        full_name, comment = cell("full_name"), cell("comment")
-        if not email:
+        raw_email, full_name, comment = (
+            cell("email"),
+            cell("full_name"),
+            cell("comment"),
+        )
+        if not raw_email:
             preview.errors.append((line, "the e-mail address is missing"))
             continue
-        try:
-            validate_email(email)
-        except ValidationError:
-            preview.errors.append((line, f"“{email}” is not a valid e-mail address"))
+        if any("\x00" in value for value in record):
+            preview.errors.append((line, "it contains a null character"))
             continue
-        if len(email) > 254:
-            preview.errors.append((line, "the e-mail address is too long"))
+        try:
+            email = address_normalize(raw_email)
+        except ValidationError:
+            preview.errors.append(
+                (line, f"“{raw_email[:100]}” is not a valid e-mail address")
+            )
             continue
         if len(full_name) > 200:
             preview.errors.append((line, "the full name is longer than 200 characters"))
@@ -181,6 +190,27 @@ def client_import_preview(*, owner: User, content: bytes) -> ImportPreview:
     for row in preview.rows:
         row.suppressed = reasons.get(row.email, "")
     return preview
+
+
+def _read_records(text: str, delimiter: str) -> list[list[str]]:
+    records = []
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        for record in reader:
+            records.append(record)
+    except csv.Error as error:
+        row = len(records) + 1
+        if "field limit" in str(error):
+            reason = (
+                f"a field is longer than {MAX_IMPORT_FIELD // 1024:,} KiB; "
+                "is this the right file?"
+            )
+        else:
+            reason = f"the CSV cannot be read ({error})"
+        raise ValidationError(
+            f"Row {row} (line {reader.line_num}): {reason}", code="csv"
+        ) from None
+    return records
 
 
 def _header_columns(record: list[str]) -> dict[str, int] | None:
@@ -233,10 +263,10 @@ def message_create(
     *, owner: User, subject: str, body: str, html_body: str = ""
 ) -> Message:
     """Save a new message; raises ValidationError (subject on several lines,
-    body over MAX_BODY_LENGTH)."""
+    body over MAX_BODY_LENGTH). The HTML part is stored sanitised
+    (mailing.sanitize) and `html_removed` says what was taken out."""
     message = Message(owner=owner, subject=subject, body=body, html_body=html_body)
-    message.full_clean()
-    message.save()
+    _message_save(message)
     return message
 
 
@@ -246,9 +276,17 @@ def message_update(
 ) -> Message:
     """Change a message; later runs send the new text. Raises ValidationError."""
     message.subject, message.body, message.html_body = subject, body, html_body
-    message.full_clean()
-    message.save()
+    _message_save(message)
     return message
+
+
+def _message_save(message: Message) -> None:
+    # The limits apply to what the customer wrote; the sanitiser only
+    # shortens it.
+    message.full_clean()
+    clean = sanitize_html(message.html_body)
+    message.html_body, message.html_removed = clean.html, clean.removed_text
+    message.save()
 
 
 @transaction.atomic
@@ -316,6 +354,15 @@ def _save_and_plan(mailing: Mailing, *, clients, all_clients, now) -> Mailing:
     """Validate, plan the next occurrence, save with its clients and queue a
     run on commit when one is due now."""
     mailing.full_clean(exclude=["next_run_at"])
+    if mailing.end_at <= now:
+        raise ValidationError(
+            {
+                "end_at": _(
+                    "The whole window is in the past, so nothing would be sent; "
+                    "choose an end in the future."
+                )
+            }
+        )
     chosen = _resolve_clients(
         owner=mailing.owner, clients=clients, all_clients=all_clients
     )
@@ -342,8 +389,8 @@ def mailing_create(
     """Create a mailing and plan its first occurrence.
 
     When the window already holds now, its first run is queued on commit.
-    Raises ValidationError: end before start, no clients, a message or client
-    of another user.
+    Raises ValidationError: end before start, a window wholly in the past,
+    no clients, a message or client of another user.
     """
     now = now or timezone.now()
     mailing = Mailing(
@@ -463,7 +510,7 @@ def suppression_add(
                 % {"count": f"{len(emails):,}", "limit": f"{MAX_SUPPRESSION_ADD:,}"}
             }
         )
-    invalid = [email for email in emails if not _is_address(email)]
+    invalid = [email for email in emails if not address_is_valid(email)]
     if invalid:
         raise ValidationError(
             {
@@ -487,16 +534,6 @@ def suppression_add(
         ignore_conflicts=True,
     )
     return SuppressionAdded(added=new, already=[e for e in emails if e in listed])
-
-
-def _is_address(email: str) -> bool:
-    if len(email) > 254:
-        return False
-    try:
-        validate_email(email)
-    except ValidationError:
-        return False
-    return True
 
 
 @transaction.atomic

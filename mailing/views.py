@@ -4,7 +4,6 @@ Every object is looked up through a selector scoped to the signed-in user,
 so another user's client, message or mailing answers 404.
 """
 
-import csv
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -18,9 +17,11 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from mailing import selectors, services
+from mailing.csvfiles import SafeCSVWriter
 from mailing.forms import (
     ClientForm,
     ClientImportForm,
@@ -29,8 +30,9 @@ from mailing.forms import (
     MessageForm,
     SuppressionAddForm,
 )
-from mailing.models import Client, Delivery, Mailing, Suppression
+from mailing.models import Client, Delivery, Mailing, Message, Suppression
 from mailing.rendering import render_message
+from mailing.sanitize import sanitize_html
 
 PER_PAGE = 25
 _IMPORT_SESSION_KEY = "mailing:client-import"
@@ -67,7 +69,8 @@ def dashboard(request):
 
 @login_required
 def client_list(request):
-    search = request.GET.get("q", "").strip()
+    # PostgreSQL text cannot hold U+0000: a search for it finds nothing.
+    search = request.GET.get("q", "").replace("\x00", "").strip()
     sort = request.GET.get("sort", "email")
     clients = selectors.clients_with_suppression(
         selectors.client_list(owner=request.user, search=search, sort=sort)
@@ -142,10 +145,44 @@ def client_delete(request, pk):
     )
 
 
+# Room for the multipart framing and the CSRF field around the file itself.
+_IMPORT_REQUEST_SLACK = 64 * 1024
+
+
+@csrf_exempt  # checked below, once the size is known to be sane
 @login_required
 def client_import(request):
     """Upload a CSV file and preview it; the content waits in the session
-    until the customer confirms (or uploads another file)."""
+    until the customer confirms (or uploads another file).
+
+    An upload too large is refused from its Content-Length, before anything
+    reads the body: CSRF's check reads request.POST, which would spool the
+    whole file to disk first.
+    """
+    if request.method == "POST":
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > services.MAX_IMPORT_BYTES + _IMPORT_REQUEST_SLACK:
+            reason = _(
+                "The upload is %(size)s KiB; the limit is %(limit)s KiB. "
+                "Nothing was read or imported."
+            ) % {
+                "size": f"{length / 1024:,.0f}",
+                "limit": f"{services.MAX_IMPORT_BYTES // 1024:,}",
+            }
+            return render(
+                request,
+                "mailing/client_import.html",
+                {"form": ClientImportForm.refused(reason), "preview": None},
+                status=413,
+            )
+    return _client_import(request)
+
+
+@csrf_protect
+def _client_import(request):
     form = ClientImportForm(request.POST or None, request.FILES or None)
     preview = None
     if request.method == "POST" and form.is_valid():
@@ -191,7 +228,7 @@ def client_import_confirm(request):
 def client_export(request):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="clients.csv"'
-    writer = csv.writer(response)
+    writer = SafeCSVWriter(response)
     writer.writerow(["email", "full name", "comment"])
     rows = selectors.client_list(owner=request.user).values_list(
         "email", "full_name", "comment"
@@ -288,7 +325,11 @@ def _sample_client(owner):
 def message_detail(request, pk):
     message = selectors.message_get(owner=request.user, pk=pk)
     sample = _sample_client(request.user)
-    subject, text, html = render_message(message, sample)
+    # What is shown is what a run sends: the HTML part sanitised again
+    # (a part stored before sanitising existed says what goes now).
+    clean = sanitize_html(message.html_body)
+    shown = Message(subject=message.subject, body=message.body, html_body=clean.html)
+    subject, text, html = render_message(shown, sample)
     return render(
         request,
         "mailing/message_detail.html",
@@ -296,8 +337,19 @@ def message_detail(request, pk):
             "message_obj": message,
             "sample": sample,
             "preview": {"subject": subject, "text": text, "html": html},
+            "html_removed": message.html_removed or clean.removed_text,
         },
     )
+
+
+def _message_saved(request, message) -> None:
+    messages.success(request, _("Message saved."))
+    if message.html_removed:
+        messages.warning(
+            request,
+            _("The HTML part was sanitised. Removed: %(removed)s.")
+            % {"removed": message.html_removed},
+        )
 
 
 @login_required
@@ -309,7 +361,7 @@ def message_create(request):
         except ValidationError as error:
             _form_errors(form, error)
         else:
-            messages.success(request, "Message saved.")
+            _message_saved(request, message)
             return redirect(message)
     return render(request, "mailing/form.html", {"form": form, "title": "New message"})
 
@@ -324,7 +376,7 @@ def message_update(request, pk):
         except ValidationError as error:
             _form_errors(form, error)
         else:
-            messages.success(request, "Message saved.")
+            _message_saved(request, message)
             return redirect(message)
     return render(
         request,

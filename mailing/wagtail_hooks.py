@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -250,6 +251,13 @@ def _index_url(model) -> str:
 
 @require_http_methods(["GET", "POST"])
 def moderation_action(request, action, pk):
+    if action not in _ACTIONS:
+        # Only those who moderate learn which actions exist.
+        if not request.user.has_perm("mailing.disable_mailing") and not (
+            request.user.has_perm("accounts.block_user")
+        ):
+            raise PermissionDenied
+        raise Http404(f"There is no moderation action “{action}”.")
     model, permission, service, question, done = _ACTIONS[action]
     if not request.user.has_perm(permission):
         raise PermissionDenied

@@ -11,7 +11,9 @@ refuses recipients, "garbage" answers the message with text that is not
 SMTP, "stall" takes the message and then says nothing for `stall_seconds`,
 "refuse" closes every connection at once, "drop" hangs up in the middle of
 DATA. `down()` stops listening altogether (connection refused) and `up()`
-listens again on the same port.
+listens again on the same port. Like Postfix it offers SMTPUTF8 (addresses
+with a UTF-8 local part); `sink.smtputf8 = False` withdraws that for the
+connections made after it.
 """
 
 import asyncio
@@ -146,7 +148,8 @@ class _SinkController(Controller):
         super().__init__(*args, **kwargs)
 
     def factory(self):
-        return FaultySMTP(self.handler, self.sink, **self.SMTP_kwargs)
+        kwargs = {**self.SMTP_kwargs, "enable_SMTPUTF8": self.sink.smtputf8}
+        return FaultySMTP(self.handler, self.sink, **kwargs)
 
 
 class SMTPSink:
@@ -167,6 +170,7 @@ class SMTPSink:
         self.mode = "accept"
         self.stall_seconds = 30.0
         self.pipelining = True
+        self.smtputf8 = True
         self.controller = None
 
     def _controller(self):

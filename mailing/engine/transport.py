@@ -10,6 +10,11 @@ Classification (the README's guarantees table repeats it):
 - 4xx, timeouts, refused or dropped connections, replies that are not SMTP:
   deferred (retried later).
 - 5xx: failed at once.
+
+Addresses go out as mailing.addresses puts them on the wire: an
+internationalised domain IDNA-encoded; a UTF-8 local part with the SMTPUTF8
+extension (RFC 6531), and deferred with a reason that says so when the
+server does not offer it.
 """
 
 import contextlib
@@ -22,6 +27,8 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
+
+from mailing.addresses import InvalidAddress, wire_address
 
 SENT, DEFERRED, FAILED = "sent", "deferred", "failed"
 _DOT_AT_LINE_START = re.compile(rb"(?m)^\.")
@@ -130,6 +137,12 @@ class SMTPTransport:
 
     def send(self, sender: str, recipient: str, data: bytes) -> Outcome:
         """Send one message; never raises for anything the server does."""
+        try:
+            mail_from, rcpt_to = wire_address(sender), wire_address(recipient)
+        except InvalidAddress as exc:
+            return Outcome(FAILED, str(exc))
+        smtputf8 = mail_from.smtputf8 or rcpt_to.smtputf8
+        sender, recipient = mail_from.address, rcpt_to.address
         if self.connection is None:
             try:
                 self.connection = self._connect()
@@ -147,11 +160,22 @@ class SMTPTransport:
                     DEFERRED, f"Connection: {_describe(exc)}", connection_failed=True
                 )
         conn = self.connection
+        options = []
+        if smtputf8:
+            if not (conn.does_esmtp and conn.has_extn("smtputf8")):
+                return Outcome(
+                    DEFERRED,
+                    "Not sent: the address needs SMTPUTF8 (its part before the @ "
+                    "is not ASCII) and the mail server does not offer it.",
+                )
+            options.append("SMTPUTF8")
+            if conn.has_extn("8bitmime"):
+                options.append("BODY=8BITMIME")
         self._step = "MAIL FROM"
         try:
             if conn.does_esmtp and conn.has_extn("pipelining"):
-                return self._send_pipelined(conn, sender, recipient, data)
-            code, reply = conn.mail(sender)
+                return self._send_pipelined(conn, sender, recipient, data, options)
+            code, reply = conn.mail(sender, options)
             if code != 250:
                 return self._refused(self._step, code, reply)
             self._step = "RCPT TO"
@@ -175,10 +199,13 @@ class SMTPTransport:
                 DEFERRED, f"{_describe(exc)} during {where}", connection_failed=True
             )
 
-    def _send_pipelined(self, conn, sender, recipient, data) -> Outcome:
+    def _send_pipelined(self, conn, sender, recipient, data, options) -> Outcome:
         """MAIL, RCPT and DATA in one write (RFC 2920): two round trips per
         message instead of four. Errors propagate to `send`."""
-        conn.send(f"MAIL FROM:<{sender}>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n")
+        params = "".join(f" {option}" for option in options)
+        commands = f"MAIL FROM:<{sender}>{params}\r\nRCPT TO:<{recipient}>\r\nDATA\r\n"
+        # UTF-8 only reaches here with SMTPUTF8 agreed; otherwise all ASCII.
+        conn.send(commands.encode("utf-8"))
         replies = [conn.getreply(), conn.getreply(), conn.getreply()]
         (mail_code, _), (rcpt_code, _), (data_code, data_reply) = replies
         envelope_ok = mail_code == 250 and rcpt_code in (250, 251)

@@ -5,6 +5,14 @@ from mailing.tests.factories import UserFactory
 
 
 @pytest.fixture
+def owner(client):
+    """A customer, logged in on the test client."""
+    user = UserFactory()
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
 def role_users(db):
     """One user per role of DESIGN.md's table (and a second customer)."""
     from django.contrib.auth.models import Group

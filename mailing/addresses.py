@@ -1,0 +1,113 @@
+"""The one rule for e-mail addresses: what Mailsite accepts, how it stores
+them and how it puts them on the wire.
+
+Forms, the CSV import, the models and the send engine all ask this module,
+so an address is never accepted at input and then failed at send. The rule
+is email-validator's (syntax only, no DNS lookups at input):
+
+- An internationalised domain (`ann@bücher.example`) is accepted, stored in
+  its Unicode form (an `xn--` spelling of the same domain is the same
+  address) and sent with the domain IDNA-encoded, so any server takes it.
+- A UTF-8 local part (`josé@example.com`) is accepted and sent with SMTPUTF8
+  (RFC 6531); where the mail server does not offer that extension the
+  delivery is deferred with a reason that says so.
+- Quoted local parts, IP-address domains and single-label domains
+  (`ann@localhost`) are refused.
+
+Stored addresses are in lower case (the whole address, as before): one
+client per address and owner, whatever the spelling.
+"""
+
+import re
+from functools import lru_cache
+from typing import NamedTuple
+
+import email_validator
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+MAX_LENGTH = 254
+
+# Plain ASCII `local@domain`: what the engine can put on the wire as it is.
+# Every stored address passed `address_normalize` at input; the engine's
+# check is the cheap part of the rule (it runs once per message).
+_PLAIN = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+$")
+
+
+class InvalidAddress(ValueError):
+    """The address cannot be put on the wire."""
+
+
+class WireAddress(NamedTuple):
+    """An address as it goes into `RCPT TO` and the `To` header."""
+
+    address: str
+    smtputf8: bool  # the local part is not ASCII: the server must offer SMTPUTF8
+
+
+def _validate(value: str):
+    return email_validator.validate_email(
+        value,
+        check_deliverability=False,
+        allow_smtputf8=True,
+        allow_quoted_local=False,
+        allow_domain_literal=False,
+        allow_display_name=False,
+    )
+
+
+def address_normalize(email: str) -> str:
+    """The stored form of `email`: trimmed, lower case, Unicode NFC, the
+    domain in Unicode. Raises ValidationError naming what is wrong."""
+    value = (email or "").strip().lower()
+    if not value:
+        raise ValidationError(_("Enter an e-mail address."), code="required")
+    if len(value) > MAX_LENGTH:
+        raise ValidationError(
+            _("Enter a valid email address: at most %(limit)d characters."),
+            params={"limit": MAX_LENGTH},
+            code="invalid",
+        )
+    try:
+        normalized = _validate(value).normalized
+    except email_validator.EmailNotValidError as exc:
+        raise ValidationError(
+            _("Enter a valid email address: %(reason)s"),
+            params={"reason": str(exc)},
+            code="invalid",
+        ) from None
+    if len(normalized) > MAX_LENGTH:
+        raise ValidationError(
+            _("Enter a valid email address: at most %(limit)d characters."),
+            params={"limit": MAX_LENGTH},
+            code="invalid",
+        )
+    return normalized
+
+
+def address_is_valid(email: str) -> bool:
+    try:
+        address_normalize(email)
+    except ValidationError:
+        return False
+    return True
+
+
+def wire_address(email: str) -> WireAddress:
+    """`email` as the engine sends it: the domain IDNA-encoded, and whether
+    the message needs SMTPUTF8. Raises InvalidAddress."""
+    email = email or ""
+    if _PLAIN.match(email):
+        return WireAddress(email, False)
+    return _wire_address(email)
+
+
+@lru_cache(maxsize=4096)
+def _wire_address(email: str) -> WireAddress:
+    try:
+        result = _validate(email)
+    except email_validator.EmailNotValidError as exc:
+        raise InvalidAddress(f"Not a deliverable address: {email!r} ({exc})") from None
+    if result.ascii_email:
+        return WireAddress(result.ascii_email, False)
+    return WireAddress(f"{result.local_part}@{result.ascii_domain}", True)
