@@ -144,9 +144,19 @@ else:
 # Background tasks: the database-backed worker by default, RQ on request.
 TASK_BACKEND = env("TASK_BACKEND", default="database")
 if TASK_BACKEND == "rq":
-    INSTALLED_APPS.append("django_rq")
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
-    RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0"}}
+    # No job timeout, as with db_worker: a big run takes as long as the mail
+    # server needs, and a killed worker's claims come back after their lease.
+    RQ_QUEUES = {
+        "default": {
+            "URL": REDIS_URL or "redis://127.0.0.1:6379/0",
+            "DEFAULT_TIMEOUT": -1,
+        }
+    }
+    # The workers must build django-tasks' own job class, or a queued task
+    # cannot be run: with this, `manage.py rqworker default` needs no flag.
+    RQ = {"JOB_CLASS": "django_tasks_rq.Job"}
 elif TASK_BACKEND == "immediate":
     TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 else:
