@@ -270,8 +270,17 @@ ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = 3
 ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Mailsite] "
+# Proxies of ours in front of the site (nginx, Caddy: 1). Only that many
+# addresses at the end of X-Forwarded-For are believed; with 0 the header is
+# ignored, as a client can write anything into it.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+# Failed logins: the per-address rule comes first, so that once an account is
+# locked further attempts at it stop counting against the client's IP. One
+# attacker hammering one account therefore never locks out the other people
+# behind the same address; the per-IP rule stops one client trying many.
 ACCOUNT_RATE_LIMITS = {
-    "login_failed": "5/5m/ip,5/5m/key",
+    "login_failed": "5/5m/key,20/5m/ip",
     "signup": "20/m/ip",
     "reset_password": "20/m/ip,5/m/key",
     "confirm_email": "1/3m/key",
