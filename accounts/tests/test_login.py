@@ -103,6 +103,19 @@ def log_in_from(client, email, password=PASSWORD, **headers):
     )
 
 
+def fail_on_many_accounts(client, *, remote_addr, forwarded_for):
+    """PER_IP wrong passwords, each at another account; `forwarded_for` is
+    formatted with the attempt's number `n`."""
+    for n in range(PER_IP):
+        log_in_from(
+            client,
+            f"guess{n}@example.com",
+            "wrong",
+            REMOTE_ADDR=remote_addr,
+            HTTP_X_FORWARDED_FOR=forwarded_for.format(n=n),
+        )
+
+
 @pytest.mark.django_db
 def test_hammering_one_account_never_locks_out_the_others(client, customer, make_user):
     """Twenty-five failures at one account lock that account only: another
@@ -134,14 +147,7 @@ def test_a_forged_forwarded_for_changes_nothing_without_a_trusted_proxy(
     every attempt is still counted by its own address."""
     assert settings.ALLAUTH_TRUSTED_PROXY_COUNT == 0
     make_user("other@example.com")
-    for n in range(PER_IP):
-        log_in_from(
-            client,
-            f"guess{n}@example.com",
-            "wrong",
-            REMOTE_ADDR=ATTACKER,
-            HTTP_X_FORWARDED_FOR=f"192.0.2.{n}",
-        )
+    fail_on_many_accounts(client, remote_addr=ATTACKER, forwarded_for="192.0.2.{n}")
     response = log_in_from(
         client,
         "other@example.com",
@@ -161,14 +167,9 @@ def test_behind_a_trusted_proxy_each_visitor_has_their_own_limit(
     a prefix the attacker forges in front of the proxy's entry is ignored."""
     settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
     make_user("other@example.com")
-    for n in range(PER_IP):
-        log_in_from(
-            client,
-            f"guess{n}@example.com",
-            "wrong",
-            REMOTE_ADDR=PROXY,
-            HTTP_X_FORWARDED_FOR=f"192.0.2.{n}, {ATTACKER}",
-        )
+    fail_on_many_accounts(
+        client, remote_addr=PROXY, forwarded_for="192.0.2.{n}, " + ATTACKER
+    )
     attacker = log_in_from(
         client,
         "other@example.com",
