@@ -228,6 +228,12 @@ WAGTAIL_SITE_NAME = SITE_NAME
 WAGTAILADMIN_BASE_URL = SITE_URL
 # One way in for everyone: the site's login (verification, rate limits).
 WAGTAILADMIN_LOGIN_URL = LOGIN_URL
+# Staff change their e-mail address and password on the site's account
+# pages (allauth: the new address is verified, the old one is told), not on
+# Wagtail's account page, which would change them without either; the
+# account page links there instead (accounts/wagtail_hooks.py).
+WAGTAIL_EMAIL_MANAGEMENT_ENABLED = False
+WAGTAIL_PASSWORD_MANAGEMENT_ENABLED = False
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_EXTENSIONS = ["csv", "pdf", "txt"]
 # Avatars from our own static files: the machines may have no internet, and
