@@ -83,7 +83,10 @@ def rq_queue(settings):
 
 
 @pytest.mark.slow
-@pytest.mark.django_db(transaction=True)
+# Serialized like the engine tests around it: a plain transactional test's
+# flush recreates the content types, which the next serialized test then
+# cannot load again.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_rq_workers_and_two_clocks_send_every_client_exactly_once(
     client, smtp_sink, rq_queue
 ):
