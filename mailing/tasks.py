@@ -4,26 +4,32 @@ from django_tasks import task
 
 
 @task()
-def start_mailing_run(mailing_id: int, send_now: bool = False) -> None:
+def start_mailing_run(mailing_id: int, send_now: bool = False) -> str:
     """Start the due run of a mailing now and deliver it (queued on commit).
 
     Created in its window, resumed or re-enabled: the due occurrence, if any.
     `send_now=True` (the "send now" button): a run now even if none is due.
+    Returns what this worker did ("5000 sent, ..."), kept as the task's result.
     """
     from mailing.engine.services import mailing_start_run
     from mailing.models import Mailing
 
     mailing = Mailing.objects.filter(pk=mailing_id).first()
-    if mailing is not None:
-        mailing_start_run(mailing=mailing, force=send_now)
+    if mailing is None:
+        return "No such mailing."
+    return str(mailing_start_run(mailing=mailing, force=send_now))
 
 
 @task()
-def dispatch_run(run_id: int) -> None:
-    """Deliver a run's claimable deliveries (`send_mailings --queue`)."""
+def dispatch_run(run_id: int) -> str:
+    """Deliver a run's claimable deliveries (`send_mailings --queue`).
+
+    Returns this worker's share ("2480 sent, ..."), kept as the task's result.
+    """
     from mailing.engine.services import run_dispatch
     from mailing.models import Run
 
     run = Run.objects.filter(pk=run_id).first()
-    if run is not None:
-        run_dispatch(run=run)
+    if run is None:
+        return "No such run."
+    return str(run_dispatch(run=run))

@@ -38,6 +38,7 @@ VARIABLES = [
     "MAILING_CONNECTIONS",
     "MAILING_BATCH_SIZE",
     "MAILING_RATE_LIMIT",
+    "TRUSTED_PROXY_COUNT",
     # The browser fixture sets this for the test process only.
     "DJANGO_ALLOW_ASYNC_UNSAFE",
 ]

@@ -201,10 +201,8 @@ def test_progress_bar_follows_a_run_and_the_page_refreshes_when_done(page, scree
         status="sent", server_response="250 2.0.0 Ok: queued"
     )
     Run.objects.filter(pk=run.pk).update(status=Run.Status.FINISHED)
-    page.wait_for_function(
-        "document.getElementById('run-progress').classList.contains('d-none')",
-        timeout=15_000,
-    )
+    # (A selector, not wait_for_function: the policy forbids Playwright's eval.)
+    page.locator("#run-progress.d-none").wait_for(state="attached", timeout=15_000)
     assert page.locator("td.text-success", has_text="4").count() == 1
     screenshot("2-finished")
 

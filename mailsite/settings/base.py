@@ -8,6 +8,7 @@ clone runs with no configuration at all.
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "django_crontab",
     "django_tasks",
     "django_tasks_db",
+    "csp",
     "allauth",
     "allauth.account",
     "django.contrib.admin",
@@ -56,6 +58,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "mailsite.csp.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -144,9 +147,19 @@ else:
 # Background tasks: the database-backed worker by default, RQ on request.
 TASK_BACKEND = env("TASK_BACKEND", default="database")
 if TASK_BACKEND == "rq":
-    INSTALLED_APPS.append("django_rq")
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
-    RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0"}}
+    # No job timeout, as with db_worker: a big run takes as long as the mail
+    # server needs, and a killed worker's claims come back after their lease.
+    RQ_QUEUES = {
+        "default": {
+            "URL": REDIS_URL or "redis://127.0.0.1:6379/0",
+            "DEFAULT_TIMEOUT": -1,
+        }
+    }
+    # The workers must build django-tasks' own job class, or a queued task
+    # cannot be run: with this, `manage.py rqworker default` needs no flag.
+    RQ = {"JOB_CLASS": "django_tasks_rq.Job"}
 elif TASK_BACKEND == "immediate":
     TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 else:
@@ -213,16 +226,50 @@ BOOTSTRAP5 = {
     "javascript_url": {"url": "/static/vendor/bootstrap/bootstrap.bundle.min.js"},
 }
 
+# Content-Security-Policy (django-csp), in every environment so that a page
+# that breaks under it breaks in development and in the tests first. Our
+# pages have no inline script: scripts come from our own static files only.
+# Inline style attributes stay allowed (Bootstrap's progress bars, Wagtail's
+# admin); mail previews may show remote images. Wagtail's admin gets the
+# allowances below on top (mailsite/csp.py), as it still needs them.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:", "https:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "frame-src": [SELF],
+        "frame-ancestors": [SELF],
+        "form-action": [SELF],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    }
+}
+# Wagtail 8's admin still runs a few inline scripts (page explorer, editor,
+# reports): under /cms/ only, and only for staff who are logged in.
+CONTENT_SECURITY_POLICY_ADMIN_UPDATE = {"script-src": ["'unsafe-inline'"]}
+
 # Wagtail
 WAGTAIL_SITE_NAME = SITE_NAME
 WAGTAILADMIN_BASE_URL = SITE_URL
 # One way in for everyone: the site's login (verification, rate limits).
 WAGTAILADMIN_LOGIN_URL = LOGIN_URL
+# Staff change their e-mail address and password on the site's account
+# pages (allauth: the new address is verified, the old one is told), not on
+# Wagtail's account page, which would change them without either; the
+# account page links there instead (accounts/wagtail_hooks.py).
+WAGTAIL_EMAIL_MANAGEMENT_ENABLED = False
+WAGTAIL_PASSWORD_MANAGEMENT_ENABLED = False
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_EXTENSIONS = ["csv", "pdf", "txt"]
 # Avatars from our own static files: the machines may have no internet, and
 # an admin page should not tell a third party who looked at it.
 WAGTAIL_GRAVATAR_PROVIDER_URL = None
+# Nor ask wagtail.org for new releases from the dashboard (the policy's
+# connect-src would refuse it anyway).
+WAGTAIL_ENABLE_UPDATE_CHECK = False
 
 # The mailing script, every minute (`manage.py crontab add` installs it).
 CRONJOBS = [("* * * * *", "mailing.cron.send_due_mailings")]
@@ -260,8 +307,17 @@ ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = 3
 ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Mailsite] "
+# Proxies of ours in front of the site (nginx, Caddy: 1). Only that many
+# addresses at the end of X-Forwarded-For are believed; with 0 the header is
+# ignored, as a client can write anything into it.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+# Failed logins: the per-address rule comes first, so that once an account is
+# locked further attempts at it stop counting against the client's IP. One
+# attacker hammering one account therefore never locks out the other people
+# behind the same address; the per-IP rule stops one client trying many.
 ACCOUNT_RATE_LIMITS = {
-    "login_failed": "5/5m/ip,5/5m/key",
+    "login_failed": "5/5m/key,20/5m/ip",
     "signup": "20/m/ip",
     "reset_password": "20/m/ip,5/m/key",
     "confirm_email": "1/3m/key",
