@@ -279,7 +279,12 @@ class Delivery(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["run", "status"], name="delivery_run_status_idx"),
+            # Also the delivery log's order within a status filter: newest
+            # run first, then by id, read straight from the index.
+            models.Index(
+                fields=["run", "status", "id"], name="delivery_run_status_idx"
+            ),
+            models.Index(fields=["run", "id"], name="delivery_run_log_idx"),
             models.Index(
                 fields=["run", "next_attempt_at"],
                 name="delivery_due_idx",

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from mailing.counts import owner_counts_invalidate
 from mailing.figures import site_figures_invalidate
 from mailing.models import Client, Mailing, Message, ModerationEvent, normalize_email
 
@@ -199,6 +200,7 @@ def client_import(*, owner: User, content: bytes) -> list[Client]:
         ignore_conflicts=True,
     )
     site_figures_invalidate()
+    owner_counts_invalidate(owner.pk)
     return created
 
 

@@ -282,3 +282,41 @@ def test_a_mailing_for_now_is_sent_by_the_worker_while_the_customer_watches(
     replies = page.locator("td", has_text=re.compile(r"^250 "))
     assert replies.count() == 30
     assert "Spring news for" in smtp_sink.messages[0].subject
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_customer_picks_clients_by_typing(page, queued_runs, screenshot):
+    """The mailing form's picker finds clients as the customer types; a click
+    or Enter chooses one, the cross removes it, and the chosen ones become
+    the mailing's clients."""
+    owner = UserFactory()
+    MessageFactory(owner=owner, subject="Picked")
+    ada = ClientFactory(owner=owner, email="ada@example.net", full_name="Ada")
+    alan = ClientFactory(owner=owner, email="alan@example.net", full_name="Alan")
+    grace = ClientFactory(owner=owner, email="grace@example.net", comment="admiral")
+    ClientFactory(email="alan@example.org")  # another customer's
+    log_in(page, owner.email)
+    page.goto("/app/mailings/new/")
+    picker = page.locator("[data-picker-input]")
+    picker.fill("ala")
+    results = page.locator("[data-picker-results] [data-client-id]")
+    results.first.wait_for()
+    assert results.all_inner_texts() == ["Alan <alan@example.net>"]
+    results.first.click()
+    picker.fill("admiral")
+    page.get_by_role("option", name="grace@example.net").wait_for()
+    picker.press("Enter")
+    picker.fill("ada@")
+    page.get_by_role("option", name="Ada <ada@example.net>").click()
+    chosen = page.locator("[data-picker-chosen] [data-client-id]")
+    assert chosen.count() == 3
+    page.get_by_role("button", name="Remove Ada <ada@example.net>").click()
+    assert chosen.count() == 2
+    page.fill("input[name=start_at]", "2031-03-01T09:00")
+    page.fill("input[name=end_at]", "2031-12-31T09:00")
+    screenshot("picker")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Mailing created.").wait_for()
+    assert set(Mailing.objects.get().clients.all()) == {alan, grace}
+    assert ada not in Mailing.objects.get().clients.all()
