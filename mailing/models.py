@@ -35,6 +35,10 @@ class Client(models.Model):
         indexes = [
             models.Index(fields=["owner", "full_name"], name="client_owner_name_idx"),
             models.Index(fields=["email"], name="client_email_idx"),
+            # The client list sorted by date added, either way.
+            models.Index(
+                fields=["owner", "created_at"], name="client_owner_created_idx"
+            ),
         ]
 
     def __str__(self):

@@ -69,7 +69,11 @@ def client_list(request):
     search = request.GET.get("q", "").strip()
     sort = request.GET.get("sort", "email")
     clients = selectors.client_list(owner=request.user, search=search, sort=sort)
-    page_obj = CappedPaginator(clients, PER_PAGE).get_page(request.GET.get("page"))
+    # A search counts no further than it looks for a few matches.
+    cap = selectors.FEW_MATCHES if search else None
+    page_obj = CappedPaginator(clients, PER_PAGE, cap=cap).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "mailing/client_list.html",

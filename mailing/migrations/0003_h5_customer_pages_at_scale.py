@@ -44,5 +44,11 @@ class Migration(migrations.Migration):
             model_name="delivery",
             index=models.Index(fields=["run", "id"], name="delivery_run_log_idx"),
         ),
+        migrations.AddIndex(
+            model_name="client",
+            index=models.Index(
+                fields=["owner", "created_at"], name="client_owner_created_idx"
+            ),
+        ),
         migrations.RunPython(create_trigram_indexes, drop_trigram_indexes),
     ]
