@@ -335,3 +335,37 @@ def test_cached_client_counts_follow_every_change(client, owner):
     assert figures() == (5, [3])
     services.client_delete(client=extra)
     assert figures() == (4, [2])
+
+
+def test_all_my_clients_are_recipients_without_reading_them(client, owner):
+    """ "All my clients" makes every one of the owner's clients (and no one
+    else's) a recipient in one statement, and the cached counts follow."""
+    from mailing.tests.test_validation import _mailing_data
+
+    message = MessageFactory(owner=owner)
+    mine = ClientFactory.create_batch(4, owner=owner)
+    ClientFactory()
+    assert client.get(reverse("mailing:dashboard")).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(
+            reverse("mailing:mailing_create"),
+            _mailing_data(message, [], all_clients="on"),
+        )
+    assert response.status_code == 302
+    mailing = Mailing.objects.get()
+    assert set(mailing.clients.all()) == set(mine)
+    assert not [
+        q
+        for q in queries
+        if 'FROM "mailing_client"' in q["sql"]
+        and "INSERT" not in q["sql"]
+        and "EXISTS" not in q["sql"].upper()
+        and "LIMIT 1" not in q["sql"]
+    ]
+    recent = client.get(reverse("mailing:dashboard")).context["recent_mailings"]
+    assert recent[0].client_count == 4
+    url = reverse("mailing:mailing_update", args=[mailing.pk])
+    data = _mailing_data(message, [], all_clients="on")
+    ClientFactory(owner=owner)
+    assert client.post(url, data).status_code == 302
+    assert mailing.clients.count() == 5
