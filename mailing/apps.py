@@ -7,6 +7,8 @@ class MailingConfig(AppConfig):
 
     def ready(self):
         # The home page's cached figures follow mailings and clients.
-        from mailing.figures import connect_receivers
+        from mailing import counts, figures
 
-        connect_receivers()
+        figures.connect_receivers()
+        # So do the cached client counts of each customer.
+        counts.connect_receivers()

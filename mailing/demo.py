@@ -170,6 +170,14 @@ def _run(mailing, clients, when, share):
             )
         )
     Delivery.objects.bulk_create(deliveries)
+    # The counters the engine keeps when it sends; the pages read them.
+    sent = [d for d in deliveries if d.status == "sent"]
+    Run.objects.filter(pk=run.pk).update(
+        delivery_count=len(deliveries),
+        sent_count=len(sent),
+        failed_count=len(deliveries) - len(sent),
+        last_sent_at=max((d.last_attempt_at for d in sent), default=None),
+    )
     DeliveryAttempt.objects.bulk_create(
         DeliveryAttempt(
             delivery=delivery,

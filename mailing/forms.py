@@ -17,6 +17,7 @@ from mailing.models import (
     Message,
     schedule_bounds_error,
 )
+from mailing.widgets import ClientPicker
 
 
 class ClientForm(forms.ModelForm):
@@ -129,26 +130,53 @@ class DateTimeLocalInput(forms.DateTimeInput):
         super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
 
 
+# Chosen one by one in the picker; more than this is what "all my clients"
+# is for, and it bounds the size of the ownership check.
+MAX_CHOSEN_CLIENTS = 5000
+
+
+class ClientChoiceField(forms.ModelMultipleChoiceField):
+    """The chosen client ids, checked against the owner's clients in one
+    query, after refusing more of them than a person picks by hand."""
+
+    def clean(self, value):
+        if value and len(value) > MAX_CHOSEN_CLIENTS:
+            raise ValidationError(
+                _(
+                    "Choose at most %(max)s clients one by one; for more, "
+                    "use “all my clients”."
+                )
+                % {"max": f"{MAX_CHOSEN_CLIENTS:,}"}
+            )
+        return super().clean(value)
+
+
 class MailingForm(forms.ModelForm):
     all_clients = forms.BooleanField(
         label="All my clients",
         required=False,
         help_text="Send to every client in your address book.",
     )
+    # Declared rather than generated from the model: a ModelForm would read
+    # every client of the mailing as its initial value.
+    clients = ClientChoiceField(
+        queryset=Client.objects.none(),
+        required=False,
+        widget=ClientPicker(),
+        help_text=_("Search and pick clients one by one, or tick “all my clients”."),
+    )
 
     field_order = ["message", "all_clients", "clients", "start_at", "end_at"]
 
     class Meta:
         model = Mailing
-        fields = ["message", "clients", "start_at", "end_at", "periodicity"]
+        fields = ["message", "start_at", "end_at", "periodicity"]
         widgets = {
             "start_at": DateTimeLocalInput(),
             "end_at": DateTimeLocalInput(),
-            "clients": forms.SelectMultiple(attrs={"size": 10}),
         }
         labels = {"start_at": "Start", "end_at": "End"}
         help_texts = {
-            "clients": "Hold Ctrl (⌘ on a Mac) to choose several.",
             "end_at": "Nothing is sent at or after the end.",
         }
 
@@ -159,7 +187,6 @@ class MailingForm(forms.ModelForm):
         # as "not one of the available choices".
         self.fields["message"].queryset = Message.objects.filter(owner=owner)
         self.fields["clients"].queryset = Client.objects.filter(owner=owner)
-        self.fields["clients"].required = False
         self.fields["clients"].error_messages["invalid_choice"] = (
             "A chosen client is not one of your clients."
         )
@@ -172,6 +199,29 @@ class MailingForm(forms.ModelForm):
         )
         self.fields["start_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
         self.fields["end_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+        self._kept_clients = None
+        if self.instance.pk:
+            self._initial_clients(owner)
+
+    def _initial_clients(self, owner) -> None:
+        """The mailing's clients as the picker's initial choice; "all my
+        clients" when that is what they are; and when they are too many to
+        list, a note that choosing none keeps them."""
+        through = Mailing.clients.through.objects.filter(mailing=self.instance)
+        ids = list(
+            through.values_list("client_id", flat=True)[: MAX_CHOSEN_CLIENTS + 1]
+        )
+        count = len(ids) if len(ids) <= MAX_CHOSEN_CLIENTS else through.count()
+        if ids and count == Client.objects.filter(owner=owner).count():
+            self.initial["all_clients"] = True
+        elif len(ids) <= MAX_CHOSEN_CLIENTS:
+            self.initial["clients"] = ids
+        else:
+            self._kept_clients = self.instance.clients.all()
+            self.fields["clients"].help_text = _(
+                "This mailing has %(count)s clients, too many to list here: "
+                "pick none to keep them, or pick the new ones."
+            ) % {"count": f"{count:,}"}
 
     def _clean_moment(self, name):
         value = self.cleaned_data[name]
@@ -189,6 +239,13 @@ class MailingForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         everyone = cleaned.get("all_clients")
+        if (
+            not everyone
+            and not cleaned.get("clients")
+            and self._kept_clients is not None
+            and "clients" not in self.errors
+        ):
+            cleaned["clients"] = self._kept_clients
         if not everyone and not cleaned.get("clients") and "clients" not in self.errors:
             self.add_error(
                 "clients", "Choose at least one client, or “all my clients”."
@@ -216,6 +273,22 @@ class DeliveryFilterForm(forms.Form):
         choices=[("", "Any status"), *Delivery.Status.choices],
     )
     q = forms.CharField(required=False, label="Server reply contains")
+    run = forms.TypedChoiceField(
+        required=False, coerce=int, empty_value=None, label=_("Run")
+    )
+
+    def __init__(self, *args, runs=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["run"].choices = [
+            ("", _("Every run")),
+            *(
+                (
+                    run.pk,
+                    timezone.localtime(run.scheduled_for).strftime("%Y-%m-%d %H:%M"),
+                )
+                for run in runs
+            ),
+        ]
 
 
 class SuppressionAddForm(forms.Form):

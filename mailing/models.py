@@ -39,6 +39,10 @@ class Client(models.Model):
         indexes = [
             models.Index(fields=["owner", "full_name"], name="client_owner_name_idx"),
             models.Index(fields=["email"], name="client_email_idx"),
+            # The client list sorted by date added, either way.
+            models.Index(
+                fields=["owner", "created_at"], name="client_owner_created_idx"
+            ),
         ]
 
     def __str__(self):
@@ -312,7 +316,12 @@ class Delivery(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["run", "status"], name="delivery_run_status_idx"),
+            # Also the delivery log's order within a status filter: newest
+            # run first, then by id, read straight from the index.
+            models.Index(
+                fields=["run", "status", "id"], name="delivery_run_status_idx"
+            ),
+            models.Index(fields=["run", "id"], name="delivery_run_log_idx"),
             models.Index(
                 fields=["run", "next_attempt_at"],
                 name="delivery_due_idx",

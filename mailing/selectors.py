@@ -1,25 +1,33 @@
 """Reads of mailing data. Every customer read is scoped to its owner.
 
 Lists carry their statistics as annotations computed by the database (one
-query for the page, never one per row).
+query for the page, never one per row). Statistics come from the counters
+that the engine keeps on each run (`Run.sent_count` and the others), never
+from counting deliveries on a page view.
 """
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db.models import (
+    BooleanField,
     Count,
+    F,
+    Func,
     IntegerField,
     Max,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
 )
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from mailing.counts import client_count, mailing_client_counts
 from mailing.figures import site_figures
 from mailing.models import (
     Client,
@@ -40,13 +48,16 @@ __all__ = [
     "suppression_get",
     "suppression_for",
     "suppression_reasons",
+    "client_search",
     "message_list",
     "message_get",
     "mailing_list",
     "mailing_get",
+    "with_client_counts",
     "mailing_runs",
     "mailing_progress",
     "delivery_log",
+    "delivery_log_page",
     "customer_figures",
     "customer_stats",
     "users_with_stats",
@@ -64,8 +75,20 @@ CLIENT_SORTS = {
 }
 
 
+# A search with at most this many matches lists them by their ids.
+FEW_MATCHES = 1000
+
+
 def client_list(*, owner, search: str = "", sort: str = "") -> QuerySet[Client]:
-    """The owner's clients, filtered by a text in address, name or comment."""
+    """The owner's clients, filtered by a text in address, name or comment.
+
+    The planner cannot tell a text found in three clients from one found in
+    half a million, and reads the clients in the sort order until a page is
+    full: fast for a common text, a scan of the whole address book for a
+    rare one. So the matches are first fetched unordered (the trigram
+    indexes answer that) up to FEW_MATCHES; when there are no more, the list
+    is those ids, sorted; otherwise the matches are dense enough for the
+    ordered scan."""
     clients = Client.objects.filter(owner=owner)
     if search:
         clients = clients.filter(
@@ -73,7 +96,16 @@ def client_list(*, owner, search: str = "", sort: str = "") -> QuerySet[Client]:
             | Q(full_name__icontains=search)
             | Q(comment__icontains=search)
         )
+        few = list(clients.order_by().values_list("pk", flat=True)[: FEW_MATCHES + 1])
+        if len(few) <= FEW_MATCHES:
+            clients = Client.objects.filter(owner=owner, pk__in=few)
     return clients.order_by(CLIENT_SORTS.get(sort, "email"), "pk")
+
+
+def client_search(*, owner, text: str, limit: int = 20) -> list[Client]:
+    """The first `limit` of the owner's clients whose address, name or
+    comment contains the text, for the mailing form's picker."""
+    return list(client_list(owner=owner, search=text.strip())[:limit])
 
 
 def client_get(*, owner, pk: int) -> Client:
@@ -151,27 +183,34 @@ def message_get(*, owner, pk: int) -> Message:
     return get_object_or_404(Message, owner=owner, pk=pk)
 
 
-def _mailing_stats(mailings: QuerySet[Mailing]) -> QuerySet[Mailing]:
-    """Adds sent, failed, last_sent_at and client_count to each mailing."""
-    clients = (
-        Mailing.clients.through.objects.filter(mailing_id=OuterRef("pk"))
+def _run_sum(field: str, *, mailing_ref: str = "pk", **filters) -> Subquery:
+    """The sum of one run counter over a mailing's runs, as a subquery: it
+    reads the few run rows, never a delivery."""
+    runs = (
+        Run.objects.filter(mailing_id=OuterRef(mailing_ref), **filters)
         .order_by()
         .values("mailing_id")
-        .annotate(n=Count("*"))
-        .values("n")
+        .annotate(total=Sum(field))
+        .values("total")
+    )
+    return Subquery(runs, output_field=IntegerField())
+
+
+def _mailing_stats(mailings: QuerySet[Mailing]) -> QuerySet[Mailing]:
+    """Adds sent, failed and last_sent_at (from the run counters) to each
+    mailing: subqueries per mailing row shown, no GROUP BY over the
+    mailing's deliveries. `with_client_counts` adds client_count."""
+    last_sent = (
+        Run.objects.filter(mailing_id=OuterRef("pk"), last_sent_at__isnull=False)
+        .order_by("-last_sent_at")
+        .values("last_sent_at")[:1]
     )
     return (
         mailings.select_related("message", "owner")
         .annotate(
-            sent=Count("runs__deliveries", filter=Q(runs__deliveries__status=SENT)),
-            failed=Count("runs__deliveries", filter=Q(runs__deliveries__status=FAILED)),
-            last_sent_at=Max(
-                "runs__deliveries__last_attempt_at",
-                filter=Q(runs__deliveries__status=SENT),
-            ),
-            client_count=Coalesce(
-                Subquery(clients, output_field=IntegerField()), Value(0)
-            ),
+            sent=Coalesce(_run_sum("sent_count"), Value(0)),
+            failed=Coalesce(_run_sum("failed_count"), Value(0)),
+            last_sent_at=Subquery(last_sent),
         )
         .order_by("-created_at", "-pk")
     )
@@ -193,59 +232,206 @@ def mailing_list_all(*, owner_id=None) -> QuerySet[Mailing]:
     return _mailing_stats(mailings)
 
 
-def mailing_get(*, owner, pk: int) -> Mailing:
-    return get_object_or_404(_mailing_stats(Mailing.objects.filter(owner=owner)), pk=pk)
+def mailing_get(*, owner, pk: int, with_stats: bool = True) -> Mailing:
+    """The owner's mailing (Http404 for another user's), with statistics
+    unless `with_stats` is off."""
+    mailings = Mailing.objects.filter(owner=owner)
+    if not with_stats:
+        return get_object_or_404(mailings, pk=pk)
+    mailing = get_object_or_404(_mailing_stats(mailings), pk=pk)
+    mailing_client_counts([mailing])
+    return mailing
+
+
+def with_client_counts(mailings) -> list[Mailing]:
+    """The mailings as a list, each with `client_count` (cached counts)."""
+    mailings = list(mailings)
+    mailing_client_counts(mailings)
+    return mailings
 
 
 def mailing_runs(*, mailing: Mailing) -> QuerySet[Run]:
-    """The mailing's runs, newest first, with a count per delivery status,
-    all in one aggregate query."""
-    counts = {
-        status: Count("deliveries", filter=Q(deliveries__status=status))
-        for status in Delivery.Status.values
-    }
-    return mailing.runs.annotate(total=Count("deliveries"), **counts)
+    """The mailing's runs, newest first, with their counters under the names
+    the pages use: total, pending (waiting or being sent), sent, deferred,
+    failed."""
+    return mailing.runs.annotate(
+        total=F("delivery_count"),
+        sent=F("sent_count"),
+        failed=F("failed_count"),
+        deferred=F("deferred_count"),
+        pending=F("delivery_count")
+        - F("sent_count")
+        - F("failed_count")
+        - F("deferred_count"),
+    )
 
 
 def mailing_progress(*, mailing: Mailing) -> dict:
-    """The state of the mailing's open runs, for the progress bar."""
-    open_runs = mailing_runs(mailing=mailing).exclude(status=Run.Status.FINISHED)
-    totals = {status: 0 for status in Delivery.Status.values}
-    total = 0
-    for run in open_runs:
-        total += run.total
-        for status in totals:
-            totals[status] += getattr(run, status)
-    done = totals[SENT] + totals[FAILED]
+    """The state of the mailing's open runs, for the progress bar: one
+    aggregate over their counters."""
+    totals = mailing.runs.exclude(status=Run.Status.FINISHED).aggregate(
+        total=Coalesce(Sum("delivery_count"), 0),
+        sent=Coalesce(Sum("sent_count"), 0),
+        failed=Coalesce(Sum("failed_count"), 0),
+        deferred=Coalesce(Sum("deferred_count"), 0),
+    )
+    total = totals["total"]
+    done = totals["sent"] + totals["failed"]
     return {
         "running": total > 0,
-        "total": total,
         "done": done,
         "percent": round(100 * done / total) if total else 100,
+        "pending": total - done - totals["deferred"],
         **totals,
     }
 
 
+LOG_PER_PAGE = 50
+# A text filter reads at most this many deliveries per page (newest first)
+# and says where it stopped, so that a text found nowhere in ten million
+# deliveries costs one window, not a scan of the whole log.
+LOG_TEXT_WINDOW = 50_000
+
+
+@dataclass(frozen=True)
+class LogPage:
+    """One page of the delivery log. `older` is the cursor of the next page
+    (None on the last); `searched_to` is set when a text search stopped at
+    the end of its window before filling the page: the cursor to go on
+    searching from."""
+
+    deliveries: list
+    older: str | None = None
+    searched_to: str | None = None
+    is_first: bool = True
+
+    @property
+    def window(self) -> str:
+        """How many deliveries a text search reads per page, for the page."""
+        return f"{LOG_TEXT_WINDOW:,}"
+
+
+def _log_cursor(delivery) -> str:
+    return f"{delivery.run_id}.{delivery.pk}"
+
+
+def _parse_cursor(value) -> tuple[int, int] | None:
+    run_id, _, pk = str(value or "").partition(".")
+    if run_id.isdigit() and pk.isdigit():
+        return int(run_id), int(pk)
+    return None
+
+
+class _KeysetBound(Func):
+    """(run_id, id) < (run, pk), or another comparison: one row comparison,
+    which the (run, id) index answers as a range."""
+
+    output_field = BooleanField()
+
+    def __init__(self, cursor: tuple[int, int], operator: str = "<"):
+        super().__init__(F("run_id"), F("pk"), Value(cursor[0]), Value(cursor[1]))
+        self.operator = operator
+
+    def as_sql(self, compiler, connection, **extra_context):
+        parts, params = [], []
+        for expression in self.get_source_expressions():
+            sql, expression_params = compiler.compile(expression)
+            parts.append(sql)
+            params.extend(expression_params)
+        left, right = f"({parts[0]}, {parts[1]})", f"({parts[2]}, {parts[3]})"
+        return f"{left} {self.operator} {right}", params
+
+
 def delivery_log(
-    *, mailing: Mailing, status: str = "", text: str = "", run_id=None
+    *,
+    mailing: Mailing,
+    status: str = "",
+    text: str = "",
+    run_id=None,
+    before=None,
+    since=None,
+    runs=None,
 ) -> QuerySet[Delivery]:
-    """The delivery log of a mailing, newest run first, optionally filtered
-    by status, by a text in the server's reply (or the address), by run."""
-    deliveries = Delivery.objects.filter(run__mailing=mailing).select_related("run")
+    """The delivery log of a mailing, newest run first (runs are planned in
+    the order of their occurrences), newest delivery first, optionally
+    filtered by status, by a text in the server's reply (or the address), by
+    run, and to the deliveries before the cursor `before` and from the
+    cursor `since` (cursors are `(run_id, id)`). The run ids are read first,
+    so the log is one ordered range scan over the (run, id) or (run, status,
+    id) index whatever the size of the table. `runs`: the mailing's run
+    ids, when the caller has them."""
+    if runs is None:
+        runs = list(mailing.runs.values_list("pk", flat=True))
+    if run_id:
+        runs = [pk for pk in runs if str(pk) == str(run_id)]
+    # Runs outside the cursors are left out of the scan, not filtered.
+    if before:
+        runs = [pk for pk in runs if pk <= before[0]]
+    if since:
+        runs = [pk for pk in runs if pk >= since[0]]
+    deliveries = Delivery.objects.filter(run_id__in=runs).select_related("run")
+    for cursor, operator, lookup in ((before, "<", "lt"), (since, ">=", "gte")):
+        if cursor:
+            deliveries = deliveries.filter(_KeysetBound(cursor, operator))
+            if runs == [cursor[0]]:
+                # The same bound on the id alone: the planner estimates it
+                # well, and the row comparison not at all.
+                deliveries = deliveries.filter(**{f"pk__{lookup}": cursor[1]})
     if status in Delivery.Status.values:
         deliveries = deliveries.filter(status=status)
     if text:
         deliveries = deliveries.filter(
             Q(server_response__icontains=text) | Q(email__icontains=text)
         )
-    if run_id:
-        deliveries = deliveries.filter(run_id=run_id)
-    return deliveries.order_by("-run__scheduled_for", "pk")
+    return deliveries.order_by("-run_id", "-pk")
+
+
+def delivery_log_page(
+    *,
+    mailing: Mailing,
+    status: str = "",
+    text: str = "",
+    run_id=None,
+    after: str = "",
+    per_page: int = LOG_PER_PAGE,
+) -> LogPage:
+    """A page of `delivery_log` after the cursor `after` (keyset paging: no
+    count, no offset, the same cost on the hundredth page as on the first).
+    A text is looked for in the next LOG_TEXT_WINDOW deliveries only: the
+    window's end is read from the index first, so the text filter runs over
+    a bounded range."""
+    cursor = _parse_cursor(after)
+    filters = {
+        "mailing": mailing,
+        "status": status,
+        "run_id": run_id,
+        "runs": list(mailing.runs.values_list("pk", flat=True)),
+    }
+    log = delivery_log(**filters, before=cursor)
+    window_end = None
+    if text:
+        ends = log.values_list("run_id", "pk")[LOG_TEXT_WINDOW - 1 : LOG_TEXT_WINDOW]
+        window_end = next(iter(ends), None)
+        log = delivery_log(**filters, text=text, before=cursor, since=window_end)
+    rows = list(log[: per_page + 1])
+    deliveries = rows[:per_page]
+    if len(rows) > per_page:
+        return LogPage(
+            deliveries=deliveries,
+            older=_log_cursor(deliveries[-1]),
+            is_first=cursor is None,
+        )
+    return LogPage(
+        deliveries=deliveries,
+        searched_to=window_end and f"{window_end[0]}.{window_end[1]}",
+        is_first=cursor is None,
+    )
 
 
 def customer_figures(*, owner, now=None) -> dict:
-    """The dashboard: clients, mailings by status, deliveries of the last 30
-    days (three queries, whatever the numbers)."""
+    """The dashboard: clients, mailings by status, and what the runs started
+    in the last 30 days sent and failed (from the run counters; a run that
+    started 31 days ago and is still sending is left out)."""
     now = now or timezone.now()
     by_status = dict(
         Mailing.objects.filter(owner=owner)
@@ -253,14 +439,13 @@ def customer_figures(*, owner, now=None) -> dict:
         .values_list("status")
         .annotate(n=Count("pk"))
     )
-    recent = Delivery.objects.filter(
-        run__mailing__owner=owner, last_attempt_at__gte=now - timedelta(days=30)
+    recent = Run.objects.filter(
+        mailing__owner=owner, started_at__gte=now - timedelta(days=30)
     ).aggregate(
-        sent=Count("pk", filter=Q(status=SENT)),
-        failed=Count("pk", filter=Q(status=FAILED)),
+        sent=Coalesce(Sum("sent_count"), 0), failed=Coalesce(Sum("failed_count"), 0)
     )
     return {
-        "clients": Client.objects.filter(owner=owner).count(),
+        "clients": client_count(owner=owner),
         "mailings": {
             status: by_status.get(status, 0) for status in Mailing.Status.values
         },
@@ -271,11 +456,12 @@ def customer_figures(*, owner, now=None) -> dict:
 
 
 def customer_stats(*, owner) -> dict:
-    """All-time sent, failed, success rate and last send of a customer."""
-    stats = Delivery.objects.filter(run__mailing__owner=owner).aggregate(
-        sent=Count("pk", filter=Q(status=SENT)),
-        failed=Count("pk", filter=Q(status=FAILED)),
-        last_sent_at=Max("last_attempt_at", filter=Q(status=SENT)),
+    """All-time sent, failed, success rate and last send of a customer: sums
+    of the counters of their mailings' runs."""
+    stats = Run.objects.filter(mailing__owner=owner).aggregate(
+        sent=Coalesce(Sum("sent_count"), 0),
+        failed=Coalesce(Sum("failed_count"), 0),
+        last_sent_at=Max("last_sent_at"),
     )
     stats["success_rate"] = success_rate(stats["sent"], stats["failed"])
     return stats
@@ -283,18 +469,26 @@ def customer_stats(*, owner) -> dict:
 
 def users_with_stats() -> QuerySet:
     """Every user with their all-time sent, failed and last send, for the
-    managers' user list (one query with the page)."""
+    managers' user list: subqueries over the run counters of each user's
+    mailings."""
     from django.contrib.auth import get_user_model
 
-    path = "mailings__runs__deliveries"
+    def runs_of(field, aggregate):
+        runs = (
+            Run.objects.filter(mailing__owner_id=OuterRef("pk"))
+            .order_by()
+            .values("mailing__owner_id")
+            .annotate(value=aggregate(field))
+            .values("value")
+        )
+        return Subquery(runs)
+
     return (
         get_user_model()
         .objects.annotate(
-            sent=Count(path, filter=Q(**{f"{path}__status": SENT})),
-            failed=Count(path, filter=Q(**{f"{path}__status": FAILED})),
-            last_sent_at=Max(
-                f"{path}__last_attempt_at", filter=Q(**{f"{path}__status": SENT})
-            ),
+            sent=Coalesce(runs_of("sent_count", Sum), 0),
+            failed=Coalesce(runs_of("failed_count", Sum), 0),
+            last_sent_at=runs_of("last_sent_at", Max),
         )
         .order_by("email")
     )

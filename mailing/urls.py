@@ -15,6 +15,7 @@ urlpatterns = [
         name="client_import_confirm",
     ),
     path("clients/export.csv", views.client_export, name="client_export"),
+    path("clients/search.json", views.client_search, name="client_search"),
     path("clients/<int:pk>/", views.client_detail, name="client_detail"),
     path("clients/<int:pk>/edit/", views.client_update, name="client_update"),
     path("clients/<int:pk>/delete/", views.client_delete, name="client_delete"),

@@ -31,6 +31,7 @@ from mailing.forms import (
     SuppressionAddForm,
 )
 from mailing.models import Client, Delivery, Mailing, Message, Suppression
+from mailing.paging import CappedPaginator
 from mailing.rendering import render_message
 from mailing.sanitize import sanitize_html
 
@@ -59,7 +60,9 @@ def dashboard(request):
         {
             "figures": selectors.customer_figures(owner=owner),
             "stats": selectors.customer_stats(owner=owner),
-            "recent_mailings": selectors.mailing_list(owner=owner)[:5],
+            "recent_mailings": selectors.with_client_counts(
+                selectors.mailing_list(owner=owner)[:5]
+            ),
         },
     )
 
@@ -75,15 +78,40 @@ def client_list(request):
     clients = selectors.clients_with_suppression(
         selectors.client_list(owner=request.user, search=search, sort=sort)
     )
+    # A search counts no further than it looks for a few matches.
+    cap = selectors.FEW_MATCHES if search else None
+    page_obj = CappedPaginator(clients, PER_PAGE, cap=cap).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "mailing/client_list.html",
         {
-            "page_obj": _page(request, clients),
+            "page_obj": page_obj,
             "q": search,
             "sort": sort,
             "query": urlencode({"q": search, "sort": sort}),
         },
+    )
+
+
+@login_required
+def client_search(request):
+    """JSON for the mailing form's client picker: the first matches of the
+    signed-in customer's clients."""
+    clients = selectors.client_search(owner=request.user, text=request.GET.get("q", ""))
+    return JsonResponse(
+        {
+            "results": [
+                {
+                    "id": client.pk,
+                    "email": client.email,
+                    "full_name": client.full_name,
+                    "label": str(client),
+                }
+                for client in clients
+            ]
+        }
     )
 
 
@@ -414,11 +442,13 @@ def message_delete(request, pk):
 def mailing_list(request):
     status = request.GET.get("status", "")
     items = selectors.mailing_list(owner=request.user, status=status)
+    page_obj = _page(request, items)
+    page_obj.object_list = selectors.with_client_counts(page_obj.object_list)
     return render(
         request,
         "mailing/mailing_list.html",
         {
-            "page_obj": _page(request, items),
+            "page_obj": page_obj,
             "status": status,
             "statuses": Mailing.Status.choices,
         },
@@ -428,24 +458,29 @@ def mailing_list(request):
 @login_required
 def mailing_detail(request, pk):
     mailing = selectors.mailing_get(owner=request.user, pk=pk)
-    filters = DeliveryFilterForm(request.GET or None)
+    runs = list(selectors.mailing_runs(mailing=mailing)[:20])
+    filters = DeliveryFilterForm(request.GET or None, runs=runs)
     filters.is_valid()
     data = getattr(filters, "cleaned_data", {})
-    log = selectors.delivery_log(
-        mailing=mailing, status=data.get("status", ""), text=data.get("q", "")
+    log = selectors.delivery_log_page(
+        mailing=mailing,
+        status=data.get("status", ""),
+        text=data.get("q", ""),
+        run_id=data.get("run"),
+        after=request.GET.get("after", ""),
     )
     query = request.GET.copy()
-    query.pop("page", None)
+    query.pop("after", None)
     return render(
         request,
         "mailing/mailing_detail.html",
         {
             "mailing": mailing,
-            "runs": selectors.mailing_runs(mailing=mailing)[:20],
+            "runs": runs,
             "progress": selectors.mailing_progress(mailing=mailing),
             "success_rate": selectors.success_rate(mailing.sent, mailing.failed),
             "filters": filters,
-            "page_obj": _page(request, log, per_page=50),
+            "log": log,
             "query": query.urlencode(),
             "statuses": Delivery.Status,
         },
@@ -454,8 +489,9 @@ def mailing_detail(request, pk):
 
 @login_required
 def mailing_progress(request, pk):
-    """JSON for the progress bar that the detail page polls while sending."""
-    mailing = selectors.mailing_get(owner=request.user, pk=pk)
+    """JSON for the progress bar that the detail page polls while sending:
+    the mailing and one sum over its open runs' counters."""
+    mailing = selectors.mailing_get(owner=request.user, pk=pk, with_stats=False)
     return JsonResponse(
         {
             "status": mailing.status,

@@ -11,7 +11,6 @@ a ModerationEvent.
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -65,17 +64,23 @@ class MailingInspectView(InspectView):
     template_name = "mailing/admin/mailing_inspect.html"
 
     def get_object(self, queryset=None):
-        return get_object_or_404(selectors.mailing_list_all(), pk=self.pk)
+        mailing = get_object_or_404(selectors.mailing_list_all(), pk=self.pk)
+        return selectors.with_client_counts([mailing])[0]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         mailing = self.object
         status = self.request.GET.get("status", "")
         text = self.request.GET.get("q", "").strip()
-        log = selectors.delivery_log(mailing=mailing, status=status, text=text)
+        log = selectors.delivery_log_page(
+            mailing=mailing,
+            status=status,
+            text=text,
+            after=self.request.GET.get("after", ""),
+        )
         context.update(
             runs=selectors.mailing_runs(mailing=mailing)[:20],
-            page_obj=Paginator(log, 50).get_page(self.request.GET.get("page")),
+            log=log,
             status=status,
             q=text,
             statuses=Delivery.Status.choices,

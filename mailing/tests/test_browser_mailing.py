@@ -6,6 +6,7 @@ import pytest
 
 from accounts import roles
 from mailing.models import Client, Mailing, Message
+from mailing.tests.counters import run_counters_recompute_for_tests
 from mailing.tests.factories import (
     PASSWORD,
     ClientFactory,
@@ -191,6 +192,8 @@ def test_progress_bar_follows_a_run_and_the_page_refreshes_when_done(page, scree
             status="sent" if n == 0 else "pending",
             server_response="250 2.0.0 Ok" if n == 0 else "",
         )
+    # The pages read the run's counters, which the engine keeps as it sends.
+    run_counters_recompute_for_tests(run)
     log_in(page, owner.email)
     page.wait_for_url(re.compile(r"/app/$"))
     page.goto(f"/app/mailings/{mailing.pk}/")
@@ -200,6 +203,7 @@ def test_progress_bar_follows_a_run_and_the_page_refreshes_when_done(page, scree
     Delivery.objects.filter(run=run, status="pending").update(
         status="sent", server_response="250 2.0.0 Ok: queued"
     )
+    run_counters_recompute_for_tests(run)
     Run.objects.filter(pk=run.pk).update(status=Run.Status.FINISHED)
     # (A selector, not wait_for_function: the policy forbids Playwright's eval.)
     page.locator("#run-progress.d-none").wait_for(state="attached", timeout=15_000)
@@ -280,3 +284,41 @@ def test_a_mailing_for_now_is_sent_by_the_worker_while_the_customer_watches(
     replies = page.locator("td", has_text=re.compile(r"^250 "))
     assert replies.count() == 30
     assert "Spring news for" in smtp_sink.messages[0].subject
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_customer_picks_clients_by_typing(page, queued_runs, screenshot):
+    """The mailing form's picker finds clients as the customer types; a click
+    or Enter chooses one, the cross removes it, and the chosen ones become
+    the mailing's clients."""
+    owner = UserFactory()
+    MessageFactory(owner=owner, subject="Picked")
+    ada = ClientFactory(owner=owner, email="ada@example.net", full_name="Ada")
+    alan = ClientFactory(owner=owner, email="alan@example.net", full_name="Alan")
+    grace = ClientFactory(owner=owner, email="grace@example.net", comment="admiral")
+    ClientFactory(email="alan@example.org")  # another customer's
+    log_in(page, owner.email)
+    page.goto("/app/mailings/new/")
+    picker = page.locator("[data-picker-input]")
+    picker.fill("ala")
+    results = page.locator("[data-picker-results] [data-client-id]")
+    results.first.wait_for()
+    assert results.all_inner_texts() == ["Alan <alan@example.net>"]
+    results.first.click()
+    picker.fill("admiral")
+    page.get_by_role("option", name="grace@example.net").wait_for()
+    picker.press("Enter")
+    picker.fill("ada@")
+    page.get_by_role("option", name="Ada <ada@example.net>").click()
+    chosen = page.locator("[data-picker-chosen] [data-client-id]")
+    assert chosen.count() == 3
+    page.get_by_role("button", name="Remove Ada <ada@example.net>").click()
+    assert chosen.count() == 2
+    page.fill("input[name=start_at]", "2031-03-01T09:00")
+    page.fill("input[name=end_at]", "2031-12-31T09:00")
+    screenshot("picker")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Mailing created.").wait_for()
+    assert set(Mailing.objects.get().clients.all()) == {alan, grace}
+    assert ada not in Mailing.objects.get().clients.all()

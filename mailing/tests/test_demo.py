@@ -23,3 +23,26 @@ def test_seed_is_idempotent():
     assert any(r.startswith("250 ") for r in replies)
     assert any(r.startswith("550 ") for r in replies)
     assert not Delivery.objects.exclude(status__in=["sent", "failed"]).exists()
+
+
+@pytest.mark.django_db
+def test_seeded_runs_carry_the_counters_the_pages_read():
+    """The demo's statistics show on the pages: each run's counters match
+    its deliveries."""
+    from django.db.models import Count, Max, Q
+
+    demo.seed(stdout=io.StringIO())
+    runs = Run.objects.annotate(
+        n=Count("deliveries"),
+        sent=Count("deliveries", filter=Q(deliveries__status="sent")),
+        failed=Count("deliveries", filter=Q(deliveries__status="failed")),
+        last=Max("deliveries__last_attempt_at", filter=Q(deliveries__status="sent")),
+    )
+    assert runs.exists()
+    for run in runs:
+        assert (run.delivery_count, run.sent_count, run.failed_count) == (
+            run.n,
+            run.sent,
+            run.failed,
+        )
+        assert run.last_sent_at == run.last

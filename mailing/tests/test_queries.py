@@ -1,10 +1,14 @@
 """List and detail pages make a number of queries that does not grow with
 the rows they show."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from mailing.models import Delivery
+from mailing.tests.counters import run_counters_recompute_for_tests
 from mailing.tests.factories import (
     ClientFactory,
     DeliveryFactory,
@@ -74,9 +78,10 @@ def test_statistics_are_right(client):
 
     owner = UserFactory()
     mailing = MailingFactory(owner=owner, clients=0)
-    run = RunFactory(mailing=mailing)
+    run = RunFactory(mailing=mailing, scheduled_for=timezone.now() - timedelta(days=1))
     for status in ["sent", "sent", "sent", "failed", "deferred"]:
         DeliveryFactory(run=run, status=status)
+    run_counters_recompute_for_tests(run)
     row = selectors.mailing_list(owner=owner).get()
     assert (row.sent, row.failed) == (3, 1)
     assert selectors.success_rate(row.sent, row.failed) == 75.0

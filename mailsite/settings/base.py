@@ -90,6 +90,8 @@ TEMPLATES = [
 ]
 
 WSGI_APPLICATION = "mailsite.wsgi.application"
+# The debug 500 page and error mails show querysets as SQL, never run them.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "mailsite.debug.UnevaluatedQuerySetFilter"
 
 # Database: SQLite under var/ unless DATABASE_URL says otherwise.
 DATABASES = {
