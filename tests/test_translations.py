@@ -1,6 +1,6 @@
-"""The Russian catalogues are complete: every string the code marks for
-translation has a Russian translation, none is fuzzy or empty, and the plural
-forms are Russian ones."""
+"""The catalogues are complete: every string the code marks for translation
+has a translation in every language of LANGUAGES but English, none is fuzzy
+or empty, and Russian has its own three plural forms."""
 
 import os
 import shutil
@@ -17,6 +17,8 @@ from tests import pofile
 
 ROOT = Path(settings.BASE_DIR)
 CATALOGUES = ("django", "djangojs")
+# Every language of the site but the one the code is written in.
+TRANSLATED = [code for code, _name in settings.LANGUAGES if code != "en"]
 # What a copy of the project needs for makemessages: no runtime data, no
 # virtualenv, no vendored libraries, no version control.
 _SKIP = shutil.ignore_patterns(
@@ -31,24 +33,30 @@ RUSSIAN_PLURALS = (
 
 @pytest.fixture(scope="module")
 def regenerated(tmp_path_factory):
-    """The ru catalogues as `makemessages` leaves them when run over a copy
-    of the project today: new strings arrive as empty entries."""
+    """The catalogues as `makemessages` leaves them when run over a copy of
+    the project today: new strings arrive as empty entries."""
     if shutil.which("xgettext") is None or shutil.which("msgmerge") is None:
         missing("gettext (xgettext, msgmerge)")
     copy = tmp_path_factory.mktemp("project") / "mailsite"
     shutil.copytree(ROOT, copy, ignore=_SKIP)
+    languages = [arg for code in TRANSLATED for arg in ("-l", code)]
     for domain in CATALOGUES:
         subprocess.run(
-            [sys.executable, "manage.py", "makemessages", "-l", "ru", "-d", domain],
+            [sys.executable, "manage.py", "makemessages", *languages, "-d", domain],
             cwd=copy,
             check=True,
             capture_output=True,
             env={**os.environ, "DJANGO_SETTINGS_MODULE": "mailsite.settings.test"},
         )
     return {
-        domain: pofile.read(copy / "locale/ru/LC_MESSAGES" / f"{domain}.po")
+        (code, domain): pofile.read(copy / _catalogue(code, domain))
+        for code in TRANSLATED
         for domain in CATALOGUES
     }
+
+
+def _catalogue(code: str, domain: str) -> Path:
+    return Path("locale", code, "LC_MESSAGES", f"{domain}.po")
 
 
 def _problems(entries):
@@ -63,11 +71,12 @@ def _problems(entries):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("language", TRANSLATED)
 @pytest.mark.parametrize("domain", CATALOGUES)
-def test_every_marked_string_has_a_russian_translation(regenerated, domain):
-    """makemessages adds no msgid without Russian, and nothing is fuzzy or
-    empty. Fix: `make messages`, then translate the entries it lists."""
-    problems = list(_problems(regenerated[domain]))
+def test_every_marked_string_has_a_translation(regenerated, language, domain):
+    """makemessages adds no msgid without a translation, and nothing is fuzzy
+    or empty. Fix: `make messages`, then translate the entries it lists."""
+    problems = list(_problems(regenerated[language, domain]))
     assert not problems, "\n".join(problems)
 
 
@@ -75,7 +84,7 @@ def test_every_marked_string_has_a_russian_translation(regenerated, domain):
 def test_the_catalogues_in_the_repository_are_complete_and_russian(domain):
     """The committed .po declares Russian's three plural forms; no entry is
     fuzzy or empty, and none is a copy of the English."""
-    entries = pofile.read(ROOT / "locale/ru/LC_MESSAGES" / f"{domain}.po")
+    entries = pofile.read(ROOT / _catalogue("ru", domain))
     header = next(e for e in entries if e.is_header).msgstr[0]
     assert "Language: ru" in header
     assert RUSSIAN_PLURALS in header.replace("\n", "")
