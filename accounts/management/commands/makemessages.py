@@ -2,7 +2,9 @@
 
 `manage.py makemessages -l ru` (and `-d djangojs -l ru`) scans the project's
 own Python files, templates and scripts, never the virtualenv, runtime data or
-vendored libraries, and drops messages no longer in the code.
+vendored libraries, and drops messages no longer in the code. A new string
+arrives empty, never with a "fuzzy" guess copied from a similar one: the guess
+is usually wrong, and an empty entry is plain to see.
 """
 
 from django.core.management.commands import makemessages
@@ -20,6 +22,8 @@ PROJECT_IGNORE = [
 
 
 class Command(makemessages.Command):
+    msgmerge_options = [*makemessages.Command.msgmerge_options, "--no-fuzzy-matching"]
+
     def handle(self, *args, **options):
         options["ignore_patterns"] = [*options["ignore_patterns"], *PROJECT_IGNORE]
         options["no_obsolete"] = True
