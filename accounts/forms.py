@@ -13,6 +13,17 @@ def _zone_choices():
     return [(name, name.replace("_", " ")) for name in time_zone_names()]
 
 
+class LanguageSelect(forms.Select):
+    """Each language names itself ("Русский" on an English page too), so
+    each option says which language its text is in."""
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        if value:
+            option["attrs"]["lang"] = value
+        return option
+
+
 class SignupForm(AllauthSignupForm):
     """allauth's sign-up form plus a hidden field that static/js/timezone.js
     fills with the browser's zone (Intl API). No JavaScript, or a zone this
@@ -39,11 +50,15 @@ class PreferencesForm(forms.Form):
     language = forms.ChoiceField(
         label=_("Language"),
         required=False,
+        widget=LanguageSelect,
         help_text=_("Empty: the language your browser asks for."),
     )
     time_zone = forms.ChoiceField(
         label=_("Time zone"),
         choices=_zone_choices,
+        # Zone names are identifiers (America/New_York), the same in every
+        # language: browsers' page translators must leave them alone.
+        widget=forms.Select(attrs={"translate": "no"}),
         help_text=_("Schedules are entered and shown in this zone."),
     )
 
