@@ -50,11 +50,17 @@ class UserPreferencesMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
+    @staticmethod
+    def _languages() -> dict:
+        # A saved language the site no longer offers is ignored.
+        return dict(settings.LANGUAGES)
+
     def __call__(self, request):
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            if user.language and user.language != request.LANGUAGE_CODE:
-                translation.activate(user.language)
+            language = user.language
+            if language in self._languages() and language != request.LANGUAGE_CODE:
+                translation.activate(language)
                 request.LANGUAGE_CODE = translation.get_language()
             timezone.activate(user.zone)
         else:

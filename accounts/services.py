@@ -1,6 +1,7 @@
 """Writes to a user's own account settings."""
 
 from django.db import transaction
+from wagtail.users.models import UserProfile
 
 from accounts.models import User
 
@@ -12,8 +13,10 @@ def user_set_preferences(
     """Save the user's interface language and/or time zone.
 
     `None` leaves a setting as it is; `""` as language means "follow the
-    browser". Raises ValidationError (and saves nothing) for a language not in
-    LANGUAGES or an unknown zone name.
+    browser". A new zone is also given to the user's Wagtail profile, whose
+    zone the admin uses (Wagtail's own language setting is left empty: the
+    admin then follows ours). Raises ValidationError (and saves nothing) for a
+    language not in LANGUAGES or an unknown zone name.
     """
     fields = []
     if language is not None:
@@ -26,4 +29,9 @@ def user_set_preferences(
         return user
     user.full_clean(exclude=[f.name for f in User._meta.fields if f.name not in fields])
     user.save(update_fields=fields)
+    if time_zone is not None:
+        profile = UserProfile.get_for_user(user)
+        if profile.current_time_zone != user.time_zone:
+            profile.current_time_zone = user.time_zone
+            profile.save(update_fields=["current_time_zone"])
     return user

@@ -30,7 +30,9 @@ def profile(request):
             time_zone=form.cleaned_data["time_zone"],
         )
         # The confirmation already speaks the new language, in the new zone.
-        translation.activate(user.language or request.LANGUAGE_CODE)
+        translation.activate(
+            user.language or translation.get_language_from_request(request)
+        )
         timezone.activate(user.zone)
         messages.success(request, _("Your settings are saved."))
         response = redirect("account_profile")

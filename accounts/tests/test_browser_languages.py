@@ -39,9 +39,7 @@ def russian_tab(browser, live_server, request):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_a_russian_visitor_signs_up_and_schedules_in_their_zone(
-    russian_tab, smtp_sink
-):
+def test_a_russian_visitor_signs_up_and_schedules_in_their_zone(russian_tab, smtp_sink):
     tab, shot = russian_tab
     tab.goto("/")
     assert tab.locator("html").get_attribute("lang") == "ru"

@@ -132,6 +132,8 @@ class TestProfile:
         assert html_lang(response) == "ru"
         assert "Настройки сохранены." in body
         assert response.context["TIME_ZONE"] == "America/New_York"
+        # The Wagtail admin, which keeps its own zone, shows the same one.
+        assert customer.wagtail_userprofile.current_time_zone == "America/New_York"
 
     def test_a_bad_zone_is_refused_and_nothing_is_saved(self, client, customer):
         client.force_login(customer)
