@@ -16,7 +16,12 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
-    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    # Only our own scripts' strings (locale/, always read), not every app's.
+    path(
+        "jsi18n/",
+        JavaScriptCatalog.as_view(packages=["accounts"]),
+        name="javascript-catalog",
+    ),
     path("app/", include("mailing.urls")),
     path("m/", include("mailing.public_urls")),
     path("sitemap.xml", sitemap, name="sitemap"),

@@ -2,6 +2,7 @@
 has a translation in every language of LANGUAGES but English, none is fuzzy
 or empty, and Russian has its own three plural forms."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -114,3 +115,13 @@ def test_russian_plural_forms_are_right():
         "22 просмотра",
         "111 просмотров",
     ]
+
+
+def test_the_scripts_catalogue_is_ours_and_russian(client):
+    """static/js strings reach the browser through /jsi18n/ (loaded on every
+    page), translated, without the catalogues of every installed app."""
+    russian = client.get("/jsi18n/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert f'"Done": {json.dumps("Готово")}' in russian
+    assert len(russian) < 10_000
+    english = client.get("/jsi18n/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '"Done"' not in english
