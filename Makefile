@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEV_SETTINGS := mailsite.settings.dev
 
-.PHONY: run test install lint format migrate seed bench clean
+.PHONY: run test install lint format migrate seed bench clean messages translations
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ install: $(VENV)/.installed
 run: export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 run: export DJANGO_SETTINGS_MODULE := $(DEV_SETTINGS)
 run: export PYTHONUNBUFFERED := 1
-run: install
+run: install translations
 	mkdir -p var
 	$(PY) manage.py migrate --noinput
 	@echo
@@ -39,7 +39,17 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: lint
+# The .po files live in the repository; the compiled .mo files are built here.
+translations: install
+	DJANGO_SETTINGS_MODULE=mailsite.settings.test $(PY) manage.py compilemessages
+
+# After changing or adding strings: update the catalogues, then translate the
+# new entries (tests/test_translations.py fails until every one is).
+messages: install
+	DJANGO_SETTINGS_MODULE=mailsite.settings.test $(PY) manage.py makemessages -l ru
+	DJANGO_SETTINGS_MODULE=mailsite.settings.test $(PY) manage.py makemessages -d djangojs -l ru
+
+test: lint translations
 	DJANGO_SETTINGS_MODULE=mailsite.settings.test $(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 

@@ -40,6 +40,22 @@ def _real_services_in_ci(request):
     assert os.path.exists(CHROMIUM), f"Chromium is missing at {CHROMIUM}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_translations():
+    """Tests read the Russian pages from the .mo files, which are not kept in
+    the repository: compile them when missing or older than their .po."""
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.core.management import call_command
+
+    for po in Path(settings.LOCALE_PATHS[0]).glob("*/LC_MESSAGES/*.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            call_command("compilemessages", verbosity=0)
+            return
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Rate limits and cached figures live in the cache; no test sees another's."""

@@ -24,7 +24,10 @@ DEMO_USERS = [
         False,
     ),
     ("admin@example.com", "demo-admin-pass", "Ada Admin", None, True),
+    ("demo-ru@example.com", "demo-ru-pass", "Дарья Демидова", None, False),
 ]
+# Language and time zone of demo users who do not follow their browser.
+DEMO_PREFERENCES = {"demo-ru@example.com": ("ru", "Europe/Moscow")}
 
 _ROLE_LABELS = {
     None: "customer",
@@ -47,6 +50,8 @@ def seed(*, stdout):
         user.blocked_at = None
         user.is_superuser = user.is_staff = superuser
         user.set_password(password)
+        if email in DEMO_PREFERENCES:
+            user.language, user.time_zone = DEMO_PREFERENCES[email]
         user.save()
         if group_name:
             user.groups.add(Group.objects.get(name=group_name))
@@ -63,4 +68,6 @@ def print_accounts(*, stdout):
     stdout.write("Demo accounts (sign in at /accounts/login/):")
     for email, password, _name, group_name, superuser in DEMO_USERS:
         label = "superuser" if superuser else _ROLE_LABELS[group_name]
+        if email in DEMO_PREFERENCES:
+            label += f" ({DEMO_PREFERENCES[email][0]})"
         stdout.write(f"  {label:<16} {email:<24} {password}")

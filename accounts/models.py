@@ -1,6 +1,12 @@
+import functools
+from zoneinfo import ZoneInfo, available_timezones
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 
 class EmailUserManager(UserManager):
@@ -32,12 +38,39 @@ class EmailUserManager(UserManager):
         return self._create_user(email, password, **extra_fields)
 
 
+def default_time_zone() -> str:
+    """New users start in the site's zone (the `TIME_ZONE` setting)."""
+    return settings.TIME_ZONE
+
+
+def language_choices():
+    return list(settings.LANGUAGES)
+
+
+@functools.cache
+def time_zone_names() -> tuple[str, ...]:
+    """The IANA zone names this machine's zone database knows, sorted."""
+    return tuple(sorted(available_timezones()))
+
+
+def validate_time_zone(value: str) -> None:
+    """Accept only IANA zone names (``Europe/Moscow``), not offsets."""
+    if value not in time_zone_names():
+        raise ValidationError(
+            _("“%(value)s” is not a known time zone."),
+            code="invalid_time_zone",
+            params={"value": value},
+        )
+
+
 class User(AbstractUser):
     """A person who logs in with an e-mail address.
 
     Customers own clients, messages and mailings. `is_active` false means the
     user is blocked by a manager: they cannot log in and their mailings stop.
-    Roles are the `Managers` and `Content managers` groups.
+    Roles are the `Managers` and `Content managers` groups. `language` (blank:
+    follow the browser) and `time_zone` (an IANA name) are the user's own
+    choices; the site shows pages and schedules in them.
     """
 
     username = None
@@ -46,6 +79,20 @@ class User(AbstractUser):
     email = models.EmailField("e-mail address", unique=True)
     full_name = models.CharField(max_length=150, blank=True)
     blocked_at = models.DateTimeField(null=True, blank=True)
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        blank=True,
+        choices=language_choices,
+        help_text=_("Empty: the language your browser asks for."),
+    )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default=default_time_zone,
+        validators=[validate_time_zone],
+        help_text=_("Schedules are entered and shown in this zone."),
+    )
 
     objects = EmailUserManager()
 
@@ -67,6 +114,14 @@ class User(AbstractUser):
 
     def get_short_name(self):
         return self.full_name or self.email
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The user's time zone; the site's if the stored name went stale."""
+        try:
+            return ZoneInfo(self.time_zone)
+        except (ValueError, KeyError):
+            return ZoneInfo(settings.TIME_ZONE)
 
     def get_absolute_url(self):
         return reverse("mailing:dashboard")

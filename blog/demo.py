@@ -1,4 +1,5 @@
-"""Demo content: the home page's words and a handful of illustrated articles.
+"""Demo content: the home page's words and a handful of illustrated articles,
+one of them in Russian.
 
 The illustrations are drawn with Pillow, so seeding needs no network.
 Idempotent: articles are found by slug, images by title.
@@ -69,10 +70,49 @@ ARTICLES = [
 ]
 
 
+# Body texts of an article, per language: heading, list items, quote and its
+# attribution.
+BODY_WORDS = {
+    "en": (
+        "What to do",
+        [
+            "Start small and watch the delivery log.",
+            "Fix what the server tells you before sending more.",
+            "Keep a steady pace.",
+        ],
+        "The server's reply is the only truth about a delivery.",
+        "The Mailsite team",
+    ),
+    "ru": (
+        "Что делать",
+        [
+            "Начинайте с малого и следите за журналом доставки.",
+            "Исправьте то, о чём сообщает почтовый сервер, прежде чем "
+            "отправлять дальше.",
+            "Отправляйте в ровном темпе.",
+        ],
+        "Ответ почтового сервера — единственная правда о доставке.",
+        "Команда Mailsite",
+    ),
+}
+RUSSIAN_ARTICLES = [
+    (
+        "raspisanie-i-chasovye-poyasa",
+        "Расписание рассылок и часовые пояса",
+        "Рассылка уходит в 9:00 по вашему времени — и зимой, и летом: "
+        "Mailsite учитывает переход на летнее время вашего часового пояса.",
+        ((88, 28, 135), (192, 132, 252)),
+    ),
+]
+
+
 def seed(*, stdout):
     home, blog = site_tree_ensure()
     _seed_home(home, stdout)
-    for number, (slug, title, introduction, colours) in enumerate(ARTICLES):
+    articles = [(*article, "en") for article in ARTICLES] + [
+        (*article, "ru") for article in RUSSIAN_ARTICLES
+    ]
+    for number, (slug, title, introduction, colours, language) in enumerate(articles):
         if BlogPage.objects.filter(slug=slug).exists():
             continue
         image = _illustration(title, colours, seed=number)
@@ -83,8 +123,8 @@ def seed(*, stdout):
             search_description=introduction,
             image=image,
             date_published=timezone.now()
-            - timedelta(days=3 * (len(ARTICLES) - number)),
-            body=_body(title, introduction, image),
+            - timedelta(days=3 * (len(articles) - number)),
+            body=_body(title, introduction, image, language=language),
         )
         blog.add_child(instance=article)
         article.save_revision().publish()
@@ -117,24 +157,17 @@ def _seed_home(home, stdout):
     stdout.write("Home page: hero, introduction and call to action")
 
 
-def _body(title, introduction, image):
+def _body(title, introduction, image, *, language="en"):
+    heading, items, quote, attribution = BODY_WORDS[language]
     return [
         ("paragraph", f"<p>{introduction}</p>"),
-        ("heading", {"text": "What to do", "size": "h2"}),
+        ("heading", {"text": heading, "size": "h2"}),
         (
             "paragraph",
-            "<ul><li>Start small and watch the delivery log.</li>"
-            "<li>Fix what the server tells you before sending more.</li>"
-            "<li>Keep a steady pace.</li></ul>",
+            "<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>",
         ),
         ("image", {"image": image, "caption": title, "attribution": "Mailsite"}),
-        (
-            "quote",
-            {
-                "text": "The server's reply is the only truth about a delivery.",
-                "attribution": "The Mailsite team",
-            },
-        ),
+        ("quote", {"text": quote, "attribution": attribution}),
         ("code", {"language": "text", "code": "250 2.0.0 OK: queued as 4F2A1"}),
     ]
 

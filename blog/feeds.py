@@ -2,6 +2,7 @@
 
 from django.contrib.syndication.views import Feed
 from django.utils.feedgenerator import Rss201rev2Feed
+from django.utils.translation import gettext as _
 
 from blog.models import BlogIndexPage, BlogPage
 
@@ -28,7 +29,9 @@ class BlogFeed(Feed):
         return index_page.get_full_url(self.request)
 
     def description(self, index_page):
-        return index_page.search_description or f"Articles from {index_page.title}"
+        return index_page.search_description or _("Articles from %(blog)s") % {
+            "blog": index_page.title
+        }
 
     def items(self, index_page):
         from blog.selectors import article_list

@@ -1,5 +1,6 @@
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel
 from wagtail.contrib.routable_page.models import RoutablePageMixin, path
 from wagtail.fields import RichTextField, StreamField
@@ -29,7 +30,7 @@ class BlogIndexPage(CachedViewRestrictionsMixin, RoutablePageMixin, Page):
     max_count = 1
 
     class Meta:
-        verbose_name = "blog"
+        verbose_name = _("blog")
 
     def get_articles(self):
         from blog.selectors import article_list
@@ -81,7 +82,8 @@ class BlogPage(CachedViewRestrictionsMixin, Page):
     introduction = models.CharField(
         max_length=300,
         blank=True,
-        help_text="One or two sentences for listings, search results and feeds.",
+        verbose_name=_("introduction"),
+        help_text=_("One or two sentences for listings, search results and feeds."),
     )
     image = models.ForeignKey(
         "wagtailimages.Image",
@@ -89,17 +91,20 @@ class BlogPage(CachedViewRestrictionsMixin, Page):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="The cover image: shown on the article, in listings and when "
-        "the article is shared. Landscape, at least 1200 pixels wide.",
+        verbose_name=_("image"),
+        help_text=_(
+            "The cover image: shown on the article, in listings and when "
+            "the article is shared. Landscape, at least 1200 pixels wide."
+        ),
     )
-    body = StreamField(BodyStreamBlock(), blank=True)
+    body = StreamField(BodyStreamBlock(), blank=True, verbose_name=_("body"))
     date_published = models.DateTimeField(
-        "publication date",
+        _("publication date"),
         null=True,
         blank=True,
-        help_text="Leave empty to use the date the article is first published.",
+        help_text=_("Leave empty to use the date the article is first published."),
     )
-    view_count = models.PositiveIntegerField("views", default=0, editable=False)
+    view_count = models.PositiveIntegerField(_("views"), default=0, editable=False)
 
     content_panels = Page.content_panels + [
         FieldPanel("introduction"),
@@ -118,7 +123,7 @@ class BlogPage(CachedViewRestrictionsMixin, Page):
     subpage_types = []
 
     class Meta:
-        verbose_name = "article"
+        verbose_name = _("article")
 
     @property
     def publication_date(self):

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.ui.tables import Column, DateColumn
 from wagtail.admin.viewsets.pages import PageListingViewSet
@@ -10,16 +11,16 @@ class ArticleListingViewSet(PageListingViewSet):
 
     model = BlogPage
     icon = "doc-full-inverse"
-    menu_label = "Articles"
+    menu_label = _("Articles")
     menu_order = 150
     add_to_admin_menu = True
     name = "articles"
     columns = [
         *PageListingViewSet.columns[:2],
-        Column("view_count", label="Views", sort_key="view_count", width="10%"),
+        Column("view_count", label=_("Views"), sort_key="view_count", width="10%"),
         DateColumn(
             "date_published",
-            label="Published",
+            label=_("Published"),
             sort_key="date_published",
             width="14%",
         ),

@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel, PageChooserPanel
 from wagtail.fields import RichTextField
 from wagtail.models import Page
@@ -20,9 +21,13 @@ class HomePage(CachedViewRestrictionsMixin, Page):
     warm home page costs only the queries Wagtail needs to find the page.
     """
 
-    hero_title = models.CharField(max_length=120, default="Mailings that arrive")
+    hero_title = models.CharField(
+        _("hero title"), max_length=120, default="Mailings that arrive"
+    )
     hero_text = models.TextField(
-        blank=True, help_text="One or two sentences under the hero title."
+        _("hero text"),
+        blank=True,
+        help_text=_("One or two sentences under the hero title."),
     )
     hero_image = models.ForeignKey(
         "wagtailimages.Image",
@@ -30,13 +35,17 @@ class HomePage(CachedViewRestrictionsMixin, Page):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="Shown beside the hero text and when the page is shared.",
+        verbose_name=_("hero image"),
+        help_text=_("Shown beside the hero text and when the page is shared."),
     )
     introduction = RichTextField(
-        blank=True, features=["bold", "italic", "link", "ul", "ol"]
+        _("introduction"), blank=True, features=["bold", "italic", "link", "ul", "ol"]
     )
     cta_text = models.CharField(
-        "call to action", max_length=60, blank=True, default="Create a free account"
+        _("call to action"),
+        max_length=60,
+        blank=True,
+        default="Create a free account",
     )
     cta_page = models.ForeignKey(
         "wagtailcore.Page",
@@ -44,14 +53,14 @@ class HomePage(CachedViewRestrictionsMixin, Page):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        verbose_name="call to action page",
+        verbose_name=_("call to action page"),
     )
     cta_url = models.CharField(
-        "call to action link",
+        _("call to action link"),
         max_length=255,
         blank=True,
         default="/accounts/signup/",
-        help_text="Used when no page is chosen; a path such as /accounts/signup/.",
+        help_text=_("Used when no page is chosen; a path such as /accounts/signup/."),
     )
 
     content_panels = Page.content_panels + [
@@ -61,7 +70,7 @@ class HomePage(CachedViewRestrictionsMixin, Page):
                 FieldPanel("hero_text"),
                 FieldPanel("hero_image"),
             ],
-            heading="Hero",
+            heading=_("Hero"),
         ),
         FieldPanel("introduction"),
         MultiFieldPanel(
@@ -70,7 +79,7 @@ class HomePage(CachedViewRestrictionsMixin, Page):
                 PageChooserPanel("cta_page"),
                 FieldPanel("cta_url"),
             ],
-            heading="Call to action",
+            heading=_("Call to action"),
         ),
     ]
 

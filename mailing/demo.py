@@ -1,8 +1,10 @@
 """Demo data for the customer customer@example.com: clients, messages and
 mailings in every status, with runs and a delivery log of realistic SMTP
-replies. Idempotent: what exists already is left as it is."""
+replies; and a Russian-speaking customer, demo-ru@example.com (Moscow time),
+with Russian clients, a Russian message and a weekly mailing at 10:00 their
+time. Idempotent: what exists already is left as it is."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
@@ -44,7 +46,27 @@ MESSAGES = [
         "Hello {{ full_name }},\n\nThe five most read articles of the week.\n",
         "",
     ),
+    # Customers write to their clients in their clients' language.
+    (
+        "{{ full_name }}, новости месяца",
+        "Здравствуйте, {{ full_name }}!\n\nРассказываем, что изменилось за "
+        "месяц.\n\nВы получили это письмо на {{ email }}, потому что "
+        "подписались на рассылку.\n",
+        "<h1>Здравствуйте, {{ full_name }}!</h1>"
+        "<p>Рассказываем, что изменилось за месяц.</p>",
+    ),
 ]
+RUSSIAN_CUSTOMER = "demo-ru@example.com"
+RUSSIAN_CLIENTS = [
+    ("anna@example.ru", "Анна Ахматова", "Постоянный читатель"),
+    ("boris@example.ru", "Борис Пастернак", ""),
+    ("marina@example.ru", "Марина Цветаева", "Просила присылать только текст"),
+]
+RUSSIAN_MESSAGE = (
+    "Еженедельный обзор для {{ full_name }}",
+    "Здравствуйте, {{ full_name }}!\n\nПять самых читаемых статей недели — "
+    "в этом письме.\n\nОтписаться можно по ссылке внизу письма.\n",
+)
 REPLIES = {
     "sent": (250, "250 2.0.0 Ok: queued as {qid}"),
     "failed": (550, "550 5.1.1 <{email}>: Recipient address rejected: User unknown"),
@@ -54,6 +76,11 @@ REPLIES = {
 
 
 def seed(*, stdout):
+    _seed_customer(stdout=stdout)
+    _seed_russian_customer(stdout=stdout)
+
+
+def _seed_customer(*, stdout):
     User = get_user_model()
     owner, created = User.objects.get_or_create(
         email=CUSTOMER, defaults={"full_name": "Casey Customer"}
@@ -133,6 +160,41 @@ def seed(*, stdout):
     disabled.save(update_fields=["next_run_at"])
     site_figures_invalidate()
     stdout.write(f"Demo mailings: {len(made) + 1} for {CUSTOMER}.")
+
+
+def _seed_russian_customer(*, stdout):
+    """Clients, a message and a weekly Monday 10:00 (Moscow) mailing for the
+    Russian-speaking demo user, if accounts.demo has created them."""
+    owner = get_user_model().objects.filter(email=RUSSIAN_CUSTOMER).first()
+    if owner is None:
+        return
+    clients = [
+        Client.objects.get_or_create(
+            owner=owner, email=email, defaults={"full_name": name, "comment": comment}
+        )[0]
+        for email, name, comment in RUSSIAN_CLIENTS
+    ]
+    subject, body = RUSSIAN_MESSAGE
+    message, _ = Message.objects.get_or_create(
+        owner=owner, subject=subject, defaults={"body": body}
+    )
+    if Mailing.objects.filter(owner=owner).exists():
+        return
+    today = timezone.localdate(timezone=owner.zone)
+    monday = today + timedelta(days=7 - today.weekday())
+    start = datetime.combine(monday, time(10), tzinfo=owner.zone)
+    mailing = Mailing.objects.create(
+        owner=owner,
+        message=message,
+        periodicity="weekly",
+        start_at=start,
+        end_at=start + timedelta(days=180),
+    )
+    mailing.clients.set(clients)
+    mailing.next_run_at = next_run_at_for(mailing, now=timezone.now())
+    mailing.save(update_fields=["next_run_at"])
+    site_figures_invalidate()
+    stdout.write(f"Demo mailing in Russian for {RUSSIAN_CUSTOMER}.")
 
 
 def _run(mailing, clients, when, share):

@@ -2,9 +2,11 @@
 
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from accounts.selectors import user_language
 from mailing.unsubscribe import unsubscribe as unsubscribe_service
 from mailing.unsubscribe import unsubscribe_target
 
@@ -30,8 +32,13 @@ def unsubscribe(request, token):
             target=target,
             one_click=request.POST.get("List-Unsubscribe") == "One-Click",
         )
-    return render(
-        request,
-        "mailing/public/unsubscribe.html",
-        {"email": target.email, "done": target.done},
-    )
+    # The recipient reads the sender's language, as in the mailing itself.
+    language = user_language(user_id=target.owner_id) or translation.get_language()
+    with translation.override(language):
+        response = render(
+            request,
+            "mailing/public/unsubscribe.html",
+            {"email": target.email, "done": target.done},
+        )
+        response.headers["Content-Language"] = language
+    return response

@@ -1,7 +1,9 @@
 """When a mailing's occurrences fall.
 
-Occurrences are computed in the configured time zone (`settings.TIME_ZONE`)
-so that a daily 09:00 mailing stays at 09:00 local time across a DST change.
+Occurrences are computed in the time zone of the mailing's owner
+(`User.time_zone`; `settings.TIME_ZONE` for a mailing without one) so that a
+daily 09:00 mailing stays at 09:00 the owner's local time across a DST
+change. Everything returned is UTC; the engine never sees local time.
 A monthly mailing keeps the day of month of `start_at`, clamped to the last
 day of shorter months: 31 Jan, 28/29 Feb, 31 Mar (always counted from
 `start_at`, never from the previous clamped date).
@@ -20,12 +22,19 @@ from django.conf import settings
 _PERIOD_DAYS = {"daily": 1, "weekly": 7}
 
 
+def mailing_zone(mailing) -> ZoneInfo:
+    """The zone a mailing's wall-clock times live in: its owner's."""
+    if mailing.owner_id is None and "owner" not in mailing._state.fields_cache:
+        return ZoneInfo(settings.TIME_ZONE)
+    return mailing.owner.zone
+
+
 def occurrence(mailing, index: int) -> datetime:
     """The `index`-th occurrence (0 is `start_at`) as an aware UTC datetime."""
-    tz = ZoneInfo(settings.TIME_ZONE)
-    start = mailing.start_at.astimezone(tz).replace(tzinfo=None)
     if index == 0 or mailing.periodicity == "once":
         return mailing.start_at.astimezone(UTC)
+    tz = mailing_zone(mailing)
+    start = mailing.start_at.astimezone(tz).replace(tzinfo=None)
     if mailing.periodicity in _PERIOD_DAYS:
         local = start + timedelta(days=index * _PERIOD_DAYS[mailing.periodicity])
     else:
@@ -45,7 +54,7 @@ def _index_at_or_before(mailing, moment: datetime) -> int:
         return -1
     if mailing.periodicity == "once":
         return 0
-    tz = ZoneInfo(settings.TIME_ZONE)
+    tz = mailing_zone(mailing)
     start = mailing.start_at.astimezone(tz)
     local = moment.astimezone(tz)
     if mailing.periodicity in _PERIOD_DAYS:

@@ -66,7 +66,7 @@ def test_content_manager_publishes_an_illustrated_article(
     page.goto("/accounts/login/?next=/cms/")
     page.fill("input[name=login]", writer.email)
     page.fill("input[name=password]", PASSWORD)
-    page.locator("form button[type=submit]").last.click()
+    page.locator("main form button[type=submit]").last.click()
     page.wait_for_url(re.compile(r"/cms/$"))
 
     # Upload an image drawn with Pillow in the image library.

@@ -60,12 +60,17 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "mailsite.csp.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Cookie (`django_language`), then Accept-Language, then LANGUAGE_CODE;
+    # no URL prefixes. UserPreferencesMiddleware lets a signed-in user's own
+    # setting win over both.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.UserPreferencesMiddleware",
     "accounts.middleware.CMSAccessMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
 ]
@@ -81,6 +86,8 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.debug",
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.tz",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.roles_context",
@@ -204,6 +211,15 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 LANGUAGE_CODE = "en"
+# A third language: add it here, run `makemessages -l <code>` (see the README)
+# and translate locale/<code>/LC_MESSAGES/*.po.
+LANGUAGES = [("en", "English"), ("ru", "Русский")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["mailsite.formats"]
+# Wagtail's own admin offers the same languages as the site.
+WAGTAILADMIN_PERMITTED_LANGUAGES = LANGUAGES
+# The default zone of new users and of the engine's log lines; each user picks
+# their own (accounts.User.time_zone), and the engine itself works in UTC.
 TIME_ZONE = env("TIME_ZONE", default="Europe/Berlin")
 USE_I18N = True
 USE_TZ = True
@@ -301,6 +317,8 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+# Sign-up also stores the browser's time zone (static/js/timezone.js).
+ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
 # The link in the confirmation mail confirms at once; it logs in only the
 # browser that signed up (allauth keeps that in the session).
 ACCOUNT_CONFIRM_EMAIL_ON_GET = True

@@ -2,6 +2,9 @@
 // page once so the runs table and the delivery log show the outcome.
 (function () {
   "use strict";
+  // Django's JavaScript catalog (loaded by base.html) translates; without it,
+  // English.
+  var gettext = window.gettext || function (text) { return text; };
   var box = document.getElementById("run-progress");
   if (!box) return;
   var wasRunning = box.dataset.running === "1";
@@ -26,7 +29,7 @@
           bar.style.width = "100%";
           bar.classList.remove("progress-bar-animated");
           box.querySelector(".progress").setAttribute("aria-valuenow", 100);
-          box.querySelector("[data-progress-label]").textContent = "Done";
+          box.querySelector("[data-progress-label]").textContent = gettext("Done");
           // A run ends only when every delivery is final: all of them are done.
           var total = text.textContent.split(" / ")[1];
           if (total) text.textContent = total + " / " + total;

@@ -1,0 +1,9 @@
+"""English date formats: day month year ("1 December 2026, 09:00"), as the
+site has always shown them, rather than Django's American defaults. Russian
+uses Django's own formats ("1 декабря 2026 г.")."""
+
+DATE_FORMAT = "j F Y"
+DATETIME_FORMAT = "j F Y, H:i"
+SHORT_DATE_FORMAT = "d.m.Y"
+SHORT_DATETIME_FORMAT = "d.m.Y H:i"
+TIME_FORMAT = "H:i"
