@@ -181,3 +181,11 @@ def _run(mailing, clients, when, share):
         )
         for delivery in deliveries
     )
+    # The counters the engine keeps on every run it sends (pages read them).
+    sent = [d.last_attempt_at for d in deliveries if d.status == "sent"]
+    Run.objects.filter(pk=run.pk).update(
+        delivery_count=len(deliveries),
+        sent_count=len(sent),
+        failed_count=len(deliveries) - len(sent),
+        last_sent_at=max(sent, default=None),
+    )

@@ -64,6 +64,12 @@ PENDING = Delivery.Status.PENDING.value
 # Attempts at one write before the writer gives up (the rows then stay
 # `sending` and are reclaimed after their lease, as after a crash).
 WRITE_TRIES = 3
+# Messages sent and not yet stored, per connection. One is the message on
+# the wire; the other lets a connection send its next message while the
+# writer stores the last one. A `kill -9` can duplicate no more than these.
+UNSAVED_PER_CONNECTION = 2
+# The longest a result waits for its write to begin (group commit).
+GROUP_COMMIT_SECONDS = 0.01
 # Ids per statement where a backend limits parameters (SQLite).
 _CHUNK = 500
 
@@ -245,6 +251,13 @@ class Dispatcher:
         # breaker pauses if it opens.
         self._failing_runs: set[int] = set()
         self._writer_queries = 0
+        # The writer's own PostgreSQL connection commits without waiting for
+        # the WAL flush (see _relax); `_relaxed` is the raw connection set so.
+        self._relax_commits = False
+        self._relaxed = None
+        self._unsaved = threading.Semaphore(
+            UNSAVED_PER_CONNECTION * self.config.connections
+        )
         self._writer_error: BaseException | None = None
         self.report = DispatchReport()
 
@@ -371,8 +384,7 @@ class Dispatcher:
                 except Exception:
                     logger.debug("Closing the transport failed", exc_info=True)
 
-    @staticmethod
-    def _send_one(transport, row, prepared, date, limiter) -> Outcome:
+    def _send_one(self, transport, row, prepared, date, limiter) -> Outcome:
         try:
             message_id, data = prepared.build(
                 client_id=row["client_id"],
@@ -384,6 +396,10 @@ class Dispatcher:
             return Outcome(FAILED, str(exc))
         row["message_id"] = message_id
         limiter.wait()
+        # A message may reach the server only while fewer than the cap are
+        # sent and not yet stored: that bounds what a crash can duplicate.
+        self._unsaved.acquire()
+        row["unsaved"] = True
         return transport.send(prepared.envelope_from, row["email"], data)
 
     def run(self) -> DispatchReport:
@@ -490,6 +506,14 @@ class Dispatcher:
                     max(0.0, min(0.5, next_beat - time.monotonic())),
                 )
         finally:
+            # Messages not yet taken by a sender go back unsent (normally
+            # there are none left; after an error this stops quickly).
+            while True:
+                try:
+                    row, _, _ = work.get_nowait()
+                except queue.Empty:
+                    break
+                results.put((row, None))
             for _ in senders:
                 work.put(None)
             for thread in senders:
@@ -516,27 +540,50 @@ class Dispatcher:
             wrapper = contextlib.nullcontext()  # the main thread counts these
         else:
             wrapper = connection.execute_wrapper(self._count_writer_query)
+            self._relax_commits = connection.vendor == "postgresql"
         try:
             with wrapper:
                 stop = False
                 while not stop:
-                    done = []
-                    item = results.get()
-                    while True:
-                        if item is _STOP:
-                            stop = True
-                        else:
-                            done.append(item)
-                        try:
-                            item = results.get_nowait()
-                        except queue.Empty:
-                            break
+                    done, stop = self._gather(results)
                     if done:
                         self._store(done, breaker, db_lock, shared_connection)
                         holdings.remove(row["pk"] for row, _ in done)
+                        for row, _ in done:
+                            if row.pop("unsaved", False):
+                                self._unsaved.release()
         finally:
             if shared_connection is None:
+                if self._relaxed is not None and connection.connection is self._relaxed:
+                    # Pooled connections keep session settings: put it back.
+                    with (
+                        contextlib.suppress(DatabaseError),
+                        connection.cursor() as cursor,
+                    ):
+                        cursor.execute("RESET synchronous_commit")
                 connection.close()
+
+    def _gather(self, results) -> tuple[list, bool]:
+        """The next group to commit, and whether the writer is told to stop.
+
+        Blocks for one result, then takes more until as many as there are
+        connections are waiting (the senders never wait for the cap on
+        unsaved messages) or GROUP_COMMIT_SECONDS have passed.
+        """
+        done = []
+        item = results.get()
+        deadline = time.monotonic() + GROUP_COMMIT_SECONDS
+        while item is not _STOP:
+            done.append(item)
+            remaining = deadline - time.monotonic()
+            try:
+                if len(done) >= self.config.connections or remaining <= 0:
+                    item = results.get_nowait()  # all that is there already
+                else:
+                    item = results.get(timeout=remaining)
+            except queue.Empty:
+                return done, False
+        return done, True
 
     def _store(self, done, breaker, db_lock, shared_connection) -> None:
         if self._writer_error is not None:
@@ -555,6 +602,23 @@ class Dispatcher:
                 if shared_connection is None:
                     connection.close()  # a fresh connection for the next try
                 time.sleep(0.1 * attempt)
+
+    def _relax(self) -> None:
+        """Let the writer's commits return before PostgreSQL flushes the WAL.
+
+        What a dispatcher crash needs is a commit the server has accepted; a
+        commit waiting for the disk as well made every write take a disk
+        flush, and a run's writers queue on its counters row meanwhile. Only
+        a crash of the database server itself can now lose the last fraction
+        of a second of results (PostgreSQL's `wal_writer_delay`, three times
+        over at most): those deliveries are sent again, nothing is lost or
+        left inconsistent.
+        """
+        connection.ensure_connection()
+        if connection.connection is not self._relaxed:
+            with connection.cursor() as cursor:
+                cursor.execute("SET synchronous_commit TO off")
+            self._relaxed = connection.connection
 
     def _retry_at(self, now, attempts: int):
         delay = min(
@@ -617,6 +681,8 @@ class Dispatcher:
                     row["run_id"],
                 )
             )
+        if self._relax_commits:
+            self._relax()
         if connection.vendor == "postgresql":
             # One statement is a transaction of its own; inside the caller's
             # transaction a savepoint lets a failed write be tried again.
