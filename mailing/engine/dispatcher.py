@@ -14,11 +14,13 @@ third of the lease), so a slow server never lets its work be taken twice.
 Sender threads each own one connection (`MAILING_CONNECTIONS` of them) and
 take messages from a shared queue; the main thread claims the next batch
 while they send. A writer thread with its own database connection stores
-results as they come (group commit: whatever arrived while the previous
-write ran goes in the next one), so a reply is durable within milliseconds
-and a `kill -9` can re-send only what was on the wire or still waiting for
-that write. On PostgreSQL one write is one statement (deliveries, attempts
-and the run's counters), committed in the same round trip. After
+results as they come (group commit: a connection's worth of results or
+whatever arrived within GROUP_COMMIT_SECONDS), so a reply is durable within
+milliseconds; and a message may go out only while fewer than
+UNSAVED_PER_CONNECTION per connection are sent and not yet stored, so a
+`kill -9` re-sends at most that many. On PostgreSQL one write is one
+statement (deliveries, attempts and the run's counters), committed in the
+same round trip. After
 `MAILING_BREAKER_THRESHOLD` connection failures in a row the circuit breaker
 opens: unsent messages go back unattempted, and the runs involved get
 `paused_until` with a growing backoff.
