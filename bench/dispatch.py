@@ -10,8 +10,17 @@ delivered message; on the same sink it times (a) the naive way, Django's
 database (smtplib over 10-50 reused connections in threads, and aiosmtplib
 over as many in one event loop), and prints our rate as ratios of both.
 
+With --crash it then kills a dispatcher (`kill -9` of its whole process
+group, forked dispatchers included) five times in the middle of a run of
+its own, lets another dispatcher take the work over once the short lease
+(`--lease`, 3 s) has run out, and prints for each kill how many clients got
+nothing (lost, must be 0) and how many extra copies arrived (duplicated,
+target <= 2 x connections x processes). That needs a sink that counts
+recipients, so crash runs always use the aiosmtpd sink.
+
     .venv/bin/python bench/dispatch.py            # 10,000 clients
     .venv/bin/python bench/dispatch.py --large    # 10,000 and 100,000
+    .venv/bin/python bench/dispatch.py --crash    # and five kills
 
 The admin database URL comes from BENCH_DATABASE_URL (default
 postgres://postgres@127.0.0.1:5432/postgres).
@@ -23,12 +32,14 @@ import json
 import os
 import resource
 import shutil
+import signal
 import smtplib
 import socket
 import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -114,6 +125,20 @@ def start_sink():
 class _Discard(list):
     def append(self, item):
         pass
+
+
+class _Tally(list):
+    """Counts recipients instead of keeping messages (for the crash runs)."""
+
+    def __init__(self):
+        super().__init__()
+        self.received = Counter()
+
+    def append(self, item):
+        self.received.update(item.rcpt_tos)
+
+    def clear(self):
+        self.received = Counter()
 
 
 # -- the database -------------------------------------------------------------
@@ -225,26 +250,77 @@ def child_engine(mailing_id: int) -> None:
     )
 
 
+def _engine_command(mailing_id, port, connections, processes, lease=None) -> list:
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        str(mailing_id),
+        "--port",
+        str(port),
+        "--connections",
+        str(connections),
+        "--processes",
+        str(processes),
+    ]
+    if lease is not None:
+        command += ["--child-lease", str(lease)]
+    return command
+
+
 def run_engine(count: int, port: int, connections: int, processes: int) -> dict:
     mailing_id = create_mailing(count)
     output = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--child",
-            str(mailing_id),
-            "--port",
-            str(port),
-            "--connections",
-            str(connections),
-            "--processes",
-            str(processes),
-        ],
+        _engine_command(mailing_id, port, connections, processes),
         capture_output=True,
         text=True,
         check=True,
     ).stdout
     return json.loads(output.strip().splitlines()[-1])
+
+
+def crash_round(sink, port, *, count, kill_at, connections, processes, lease):
+    """One run whose dispatcher is killed (SIGKILL, every process of it) when
+    `kill_at` messages have arrived; another one finishes it after the lease.
+    Returns (arrived before the kill, lost, duplicated)."""
+    from mailing.models import Delivery
+
+    mailing_id = create_mailing(count)
+    sink.messages.clear()
+    victim = subprocess.Popen(
+        _engine_command(mailing_id, port, connections, processes, lease),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: forks included
+    )
+    deadline = time.monotonic() + 120
+    while sum(sink.messages.received.values()) < kill_at:
+        if victim.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("The dispatcher ended before it could be killed.")
+        time.sleep(0.005)
+    os.killpg(victim.pid, signal.SIGKILL)
+    victim.wait()
+    arrived = sum(sink.messages.received.values())
+    time.sleep(lease + 0.5)  # the dead dispatcher's leases run out
+    subprocess.run(
+        _engine_command(mailing_id, port, connections, processes, lease),
+        capture_output=True,
+        check=True,
+    )
+    received = sink.messages.received
+    emails = set(
+        Delivery.objects.filter(run__mailing_id=mailing_id).values_list(
+            "email", flat=True
+        )
+    )
+    unsent = (
+        Delivery.objects.filter(run__mailing_id=mailing_id)
+        .exclude(status="sent")
+        .count()
+    )
+    lost = len(emails - set(received)) + unsent
+    duplicated = sum(received[email] - 1 for email in emails if received[email] > 1)
+    return arrived, lost, duplicated
 
 
 def naive(port: int, count: int) -> float:
@@ -332,19 +408,35 @@ def main() -> None:
         default=os.cpu_count() or 1,
         help="MAILING_PROCESSES for the engine (default: one per CPU)",
     )
+    parser.add_argument(
+        "--crash", action="store_true", help="then kill a dispatcher five times"
+    )
+    parser.add_argument(
+        "--crash-clients", type=int, default=10_000, help="clients per crash run"
+    )
+    parser.add_argument(
+        "--lease",
+        type=float,
+        default=3.0,
+        help="MAILING_LEASE_SECONDS in the crash runs (default 3)",
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--child-lease", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        setup_django(
-            args.port,
-            MAILING_CONNECTIONS=args.connections,
-            MAILING_PROCESSES=args.processes,
-        )
+        engine = {
+            "MAILING_CONNECTIONS": args.connections,
+            "MAILING_PROCESSES": args.processes,
+        }
+        if args.child_lease:
+            engine["MAILING_LEASE_SECONDS"] = args.child_lease
+        setup_django(args.port, **engine)
         child_engine(args.child)
         return
 
     sink_name, port, stop_sink = start_sink()
+    stop_crash_sink = None
     recreate_database()
     try:
         setup_django(port)
@@ -385,16 +477,44 @@ def main() -> None:
             print(
                 f"    = {rate / naive_rate:.1f}x naive (target >= 3x),"
                 f" {100 * rate / best:.0f}% of the best bare client"
-                f" (target >= 60%)"
+                f" (target >= 80%)"
             )
         if 100_000 in results:
             ratio = results[100_000]["peak_rss_mb"] / results[10_000]["peak_rss_mb"]
             print(f"Peak RSS 100k / 10k: {ratio:.2f} (target <= 1.2)")
+        if args.crash:
+            from mailsite.smtp_sink import SMTPSink
+
+            crash_sink = SMTPSink().start()
+            crash_sink.messages = _Tally()
+            stop_crash_sink = crash_sink.stop
+            target = 2 * args.connections * args.processes
+            print(
+                f"Crash runs: {args.crash_clients:,} clients each, kill -9 of the"
+                f" dispatcher ({args.processes} process(es) x {args.connections}"
+                f" connections), takeover after a {args.lease:g} s lease:"
+            )
+            for n in range(5):
+                arrived, lost, duplicated = crash_round(
+                    crash_sink,
+                    crash_sink.port,
+                    count=args.crash_clients,
+                    kill_at=args.crash_clients * (15 + 15 * n) // 100,
+                    connections=args.connections,
+                    processes=args.processes,
+                    lease=args.lease,
+                )
+                print(
+                    f"    kill {n + 1} after {arrived:>6,} messages: lost {lost}"
+                    f" (must be 0), duplicated {duplicated} (target <= {target})"
+                )
     finally:
         from django.db import connections
 
         connections.close_all()
         stop_sink()
+        if stop_crash_sink:
+            stop_crash_sink()
         drop_database()
 
 

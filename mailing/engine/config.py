@@ -44,7 +44,7 @@ def engine_config() -> EngineConfig:
         processes=_processes(int(get("MAILING_PROCESSES", 0))),
         batch_size=max(1, int(get("MAILING_BATCH_SIZE", 500))),
         rate_limit=float(get("MAILING_RATE_LIMIT", 0)),
-        lease_seconds=float(get("MAILING_LEASE_SECONDS", 300)),
+        lease_seconds=max(1.0, float(get("MAILING_LEASE_SECONDS", 60))),
         max_attempts=max(1, int(get("MAILING_MAX_ATTEMPTS", 5))),
         retry_base_seconds=float(get("MAILING_RETRY_BASE_SECONDS", 60)),
         retry_max_seconds=float(get("MAILING_RETRY_MAX_SECONDS", 6 * 3600)),

@@ -7,16 +7,26 @@ with a lease. On SQLite the settings open every transaction with `BEGIN
 IMMEDIATE`, so a claim holds the database's write lock from its first read
 and two claims queue up instead of overlapping; the update is also
 conditional and the rows actually won are read back. A row still `sending`
-after its lease expired belongs to a dead dispatcher and is claimed again.
+after its lease expired belongs to a dead dispatcher and is claimed again;
+a live dispatcher renews the lease of every row it holds (a heartbeat every
+third of the lease), so a slow server never lets its work be taken twice.
 
 Sender threads each own one connection (`MAILING_CONNECTIONS` of them) and
-take messages from a shared queue; the main thread claims the next batch and
-writes results in bulk (one `bulk_update` and one `bulk_create` per batch)
-while they send. After `MAILING_BREAKER_THRESHOLD` connection failures in a
-row the circuit breaker opens: unsent messages go back unattempted, and the
-runs involved get `paused_until` with a growing backoff.
+take messages from a shared queue; the main thread claims the next batch
+while they send. A writer thread with its own database connection stores
+results as they come (group commit: a connection's worth of results or
+whatever arrived within GROUP_COMMIT_SECONDS), so a reply is durable within
+milliseconds; and a message may go out only while fewer than
+UNSAVED_PER_CONNECTION per connection are sent and not yet stored, so a
+`kill -9` re-sends at most that many. On PostgreSQL one write is one
+statement (deliveries, attempts and the run's counters), committed in the
+same round trip. After
+`MAILING_BREAKER_THRESHOLD` connection failures in a row the circuit breaker
+opens: unsent messages go back unattempted, and the runs involved get
+`paused_until` with a growing backoff.
 """
 
+import contextlib
 import itertools
 import logging
 import os
@@ -24,18 +34,26 @@ import queue
 import socket
 import threading
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import connection, transaction
-from django.db.models import Q
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    connection,
+    connections,
+    transaction,
+)
+from django.db.models import F, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from mailing.models import Delivery, DeliveryAttempt, Run
+from mailing.models import Delivery, DeliveryAttempt, Run, Suppression
 
 from .config import EngineConfig, engine_config
 from .message import InvalidAddress, PreparedMessage, date_header
-from .transport import DEFERRED, FAILED, Outcome, RateLimiter, open_transport
+from .transport import DEFERRED, FAILED, SENT, Outcome, RateLimiter, open_transport
 
 logger = logging.getLogger("mailing.engine")
 
@@ -44,10 +62,18 @@ OPEN_STATUSES = [
     Delivery.Status.SENDING,
     Delivery.Status.DEFERRED,
 ]
-# Results are written a batch at a time, and at least this often (seconds):
-# a slow or rate-limited server still moves the progress bar, while at full
-# speed a batch fills well before.
-WRITE_EVERY = 1.0
+PENDING = Delivery.Status.PENDING.value
+# Attempts at one write before the writer gives up (the rows then stay
+# `sending` and are reclaimed after their lease, as after a crash).
+WRITE_TRIES = 3
+# Messages sent and not yet stored, per connection. One is the message on
+# the wire; the other lets a connection send its next message while the
+# writer stores the last one. A `kill -9` can duplicate no more than these.
+UNSAVED_PER_CONNECTION = 2
+# The longest a result waits for its write to begin (group commit).
+GROUP_COMMIT_SECONDS = 0.01
+# Ids per statement where a backend limits parameters (SQLite).
+_CHUNK = 500
 
 _CLAIM_FIELDS = (
     "pk",
@@ -62,6 +88,7 @@ _CLAIM_FIELDS = (
     "message_id",
     "client__full_name",
     "client__unsubscribed_at",
+    "suppressed",
 )
 _WRITE_FIELDS = [
     "status",
@@ -73,7 +100,17 @@ _WRITE_FIELDS = [
     "lease_expires_at",
     "claimed_by",
 ]
+_STOP = object()
+_no_block = contextlib.nullcontext()
 _worker_seq = itertools.count(1)
+
+
+def counted_as(status: str, attempts: int) -> str:
+    """Which of a run's counters a delivery is in: sent, failed, deferred
+    (attempted at least once, not yet sent or failed) or pending."""
+    if status in (SENT, FAILED):
+        return status
+    return DEFERRED if attempts else PENDING
 
 
 @dataclass
@@ -134,6 +171,41 @@ class _Breaker:
                 self.failures = 0
 
 
+class _Holdings:
+    """The deliveries this dispatcher holds: claimed, result not yet stored.
+
+    The main thread adds a claim, the writer removes what it stored, and the
+    heartbeat renews the lease of what is left.
+    """
+
+    def __init__(self):
+        self._changed = threading.Condition()
+        self._tokens: dict[int, str] = {}
+
+    def add(self, rows: list[dict]) -> None:
+        with self._changed:
+            for row in rows:
+                self._tokens[row["pk"]] = row["token"]
+
+    def remove(self, pks) -> None:
+        with self._changed:
+            for pk in pks:
+                self._tokens.pop(pk, None)
+            self._changed.notify_all()
+
+    def __len__(self) -> int:
+        return len(self._tokens)
+
+    def snapshot(self) -> tuple[list[int], set[str]]:
+        with self._changed:
+            return list(self._tokens), set(self._tokens.values())
+
+    def wait_below(self, count: int, timeout: float) -> None:
+        """Until fewer than `count` are held, or `timeout` seconds."""
+        with self._changed:
+            self._changed.wait_for(lambda: len(self._tokens) < count, timeout)
+
+
 def claimable(now) -> Q:
     """Deliveries that a dispatcher may take right now."""
     due = Q(status__in=[Delivery.Status.PENDING, Delivery.Status.DEFERRED]) & (
@@ -153,6 +225,18 @@ def claimable(now) -> Q:
     return (due | abandoned) & sendable_run
 
 
+def _not_sendable(row: dict) -> str | None:
+    """Why a claimed delivery must not be sent any more, or None."""
+    if row["client_id"] is None:
+        return "Not sent: the client was deleted."
+    if row["client__unsubscribed_at"]:
+        return "Not sent: the client unsubscribed."
+    if row["suppressed"]:
+        reason = Suppression.Reason(row["suppressed"]).label.lower()
+        return f"Not sent: the address is suppressed ({reason})."
+    return None
+
+
 class Dispatcher:
     """Sends every claimable delivery (of `run_ids`, or of any run) and stops.
 
@@ -168,12 +252,26 @@ class Dispatcher:
         # Runs whose deliveries hit connection failures: the runs the
         # breaker pauses if it opens.
         self._failing_runs: set[int] = set()
+        self._writer_queries = 0
+        # The writer's own PostgreSQL connection commits without waiting for
+        # the WAL flush (see _relax); `_relaxed` is the raw connection set so.
+        self._relax_commits = False
+        self._relaxed = None
+        self._unsaved = threading.Semaphore(
+            UNSAVED_PER_CONNECTION * self.config.connections
+        )
+        self._writer_error: BaseException | None = None
         self.report = DispatchReport()
 
     # -- claiming -----------------------------------------------------------
 
     def claim(self, limit: int) -> list[dict]:
-        """Take up to `limit` due deliveries; they are ours until the lease ends."""
+        """Take up to `limit` due deliveries; they are ours until the lease ends.
+
+        Each row carries the claim's `token` (its `claimed_by`) and
+        `suppressed`: the reason its address is on the owner's suppression
+        list, if it is.
+        """
         now = timezone.now()
         qs = Delivery.objects.filter(claimable(now))
         own_state = Q(
@@ -181,6 +279,14 @@ class Dispatcher:
         ) | Q(status=Delivery.Status.SENDING, lease_expires_at__lt=now)
         if self.run_ids is not None:
             qs = qs.filter(run_id__in=self.run_ids)
+        qs = qs.annotate(
+            # One probe of the unique (owner, email) index per row.
+            suppressed=Subquery(
+                Suppression.objects.filter(
+                    owner_id=OuterRef("run__mailing__owner_id"), email=OuterRef("email")
+                ).values("reason")[:1]
+            )
+        )
         token = f"{self.worker}:{next(self._claims)}"
         with transaction.atomic():
             rows = list(
@@ -213,7 +319,31 @@ class Dispatcher:
                     )
                 )
                 rows = [row for row in rows if row["pk"] in mine]
+        for row in rows:
+            row["token"] = token
         return rows
+
+    def _renew(self, holdings: _Holdings, db_lock) -> None:
+        """The heartbeat: push back the lease of every row still held.
+
+        Only rows still carrying one of our tokens: a row whose lease ran
+        out and that another dispatcher took is not taken back.
+        """
+        ids, tokens = holdings.snapshot()
+        if not ids:
+            return
+        expires = timezone.now() + timedelta(seconds=self.config.lease_seconds)
+        try:
+            with db_lock:
+                for start in range(0, len(ids), _CHUNK):
+                    Delivery.objects.filter(
+                        pk__in=ids[start : start + _CHUNK],
+                        claimed_by__in=tokens,
+                        status=Delivery.Status.SENDING,
+                    ).update(lease_expires_at=expires)
+        except DatabaseError:
+            # The lease has two more beats to go; try again at the next.
+            logger.warning("Renewing the leases failed", exc_info=True)
 
     def _prepare(self, run_id: int) -> PreparedMessage:
         if run_id not in self._prepared:
@@ -227,7 +357,7 @@ class Dispatcher:
         """One thread, one connection: send queued messages until told to stop.
 
         Every item taken yields exactly one result, whatever happens, so the
-        main loop's count of messages in flight always drains.
+        writer stores every row the main loop counts as held.
         """
         transport = None
         try:
@@ -256,8 +386,7 @@ class Dispatcher:
                 except Exception:
                     logger.debug("Closing the transport failed", exc_info=True)
 
-    @staticmethod
-    def _send_one(transport, row, prepared, date, limiter) -> Outcome:
+    def _send_one(self, transport, row, prepared, date, limiter) -> Outcome:
         try:
             message_id, data = prepared.build(
                 client_id=row["client_id"],
@@ -269,31 +398,65 @@ class Dispatcher:
             return Outcome(FAILED, str(exc))
         row["message_id"] = message_id
         limiter.wait()
+        # A message may reach the server only while fewer than the cap are
+        # sent and not yet stored: that bounds what a crash can duplicate.
+        self._unsaved.acquire()
+        row["unsaved"] = True
         return transport.send(prepared.envelope_from, row["email"], data)
 
     def run(self) -> DispatchReport:
         """Claim, send and record until nothing is claimable; never raises
         for anything the mail server does."""
         with connection.execute_wrapper(self._count_query):
-            return self._run()
+            self._run()
+        self.report.queries += self._writer_queries
+        return self.report
 
     def _count_query(self, execute, sql, params, many, context):
         self.report.queries += 1
         return execute(sql, params, many, context)
 
-    def _run(self) -> DispatchReport:
+    def _count_writer_query(self, execute, sql, params, many, context):
+        self._writer_queries += 1
+        return execute(sql, params, many, context)
+
+    def _run(self) -> None:
         config = self.config
         work: queue.Queue = queue.Queue()
         results: queue.Queue = queue.Queue()
         breaker = _Breaker(config.breaker_threshold)
         limiter = RateLimiter(config.rate_limit)
+        holdings = _Holdings()
         batch_size = config.batch_size
         if config.rate_limit:
-            # A batch must be sent well within its lease.
+            # Claim no more than a fraction of a lease's worth at a time:
+            # other dispatchers may share the run.
             batch_size = max(
                 1, min(batch_size, int(config.rate_limit * config.lease_seconds / 4))
             )
-        threads = [
+        # The writer has a connection of its own, so that its commits never
+        # wait for a claim, except where it cannot: inside the caller's
+        # transaction (which the writer's rows must be part of) and on an
+        # in-memory SQLite database. There, and on SQLite generally (one
+        # writer at a time anyway), one lock takes turns.
+        shared = connection.in_atomic_block or (
+            connection.vendor == "sqlite" and connection.is_in_memory_db()
+        )
+        db_lock = (
+            threading.RLock()
+            if shared or connection.vendor == "sqlite"
+            else contextlib.nullcontext()
+        )
+        own = connections[DEFAULT_DB_ALIAS]  # the wrapper, not the proxy
+        if shared:
+            own.inc_thread_sharing()
+        writer = threading.Thread(
+            target=self._writer,
+            args=(results, breaker, holdings, db_lock, own if shared else None),
+            name="results-writer",
+            daemon=True,
+        )
+        senders = [
             threading.Thread(
                 target=self._sender,
                 args=(work, results, breaker, limiter),
@@ -302,78 +465,162 @@ class Dispatcher:
             )
             for n in range(config.connections)
         ]
-        for thread in threads:
+        writer.start()
+        for thread in senders:
             thread.start()
-        in_flight = 0
+        beat_every = config.lease_seconds / 3
+        next_beat = time.monotonic() + beat_every
         exhausted = False
-        done: list = []
-        written_at = time.monotonic()
         try:
-            while True:
+            while self._writer_error is None:
+                if time.monotonic() >= next_beat:
+                    self._renew(holdings, db_lock)
+                    next_beat = time.monotonic() + beat_every
                 # Keep at most about one batch waiting beyond the one in hand.
                 if (
                     not exhausted
                     and not breaker.open.is_set()
-                    and in_flight < batch_size
+                    and len(holdings) < batch_size
                 ):
-                    rows = self.claim(batch_size)
+                    with db_lock:
+                        rows = self.claim(batch_size)
                     if not rows:
                         exhausted = True
+                        continue
+                    holdings.add(rows)
                     date = date_header(timezone.now())
+                    with db_lock:
+                        for run_id in {row["run_id"] for row in rows}:
+                            self._prepare(run_id)
                     for row in rows:
                         self.report.runs.add(row["run_id"])
-                        if row["client_id"] is None or row["client__unsubscribed_at"]:
-                            reason = (
-                                "unsubscribed" if row["client_id"] else "was deleted"
-                            )
-                            done.append(
-                                (
-                                    row,
-                                    Outcome(FAILED, f"Not sent: the client {reason}."),
-                                )
-                            )
-                            continue
-                        work.put((row, self._prepare(row["run_id"]), date))
-                        in_flight += 1
-                if in_flight == 0:
-                    if done:
-                        self._write(done, breaker)
-                        done = []
-                    if exhausted or breaker.open.is_set():
-                        break
+                        reason = _not_sendable(row)
+                        if reason:
+                            results.put((row, Outcome(FAILED, reason)))
+                        else:
+                            work.put((row, self._prepared[row["run_id"]], date))
                     continue
-                try:
-                    done.append(results.get(timeout=0.5))
-                    in_flight -= 1
-                    while True:
-                        done.append(results.get_nowait())
-                        in_flight -= 1
-                except queue.Empty:
-                    pass
-                if (
-                    len(done) >= batch_size
-                    or in_flight == 0
-                    or (done and time.monotonic() - written_at >= WRITE_EVERY)
-                ):
-                    self._write(done, breaker)
-                    done = []
-                    written_at = time.monotonic()
+                claiming = not exhausted and not breaker.open.is_set()
+                if not claiming and not len(holdings):
+                    break
+                holdings.wait_below(
+                    batch_size if claiming else 1,
+                    max(0.0, min(0.5, next_beat - time.monotonic())),
+                )
         finally:
-            for _ in threads:
-                work.put(None)
-            for thread in threads:
-                thread.join()
-            # Whatever the threads finished before we stopped is still written.
+            # Messages not yet taken by a sender go back unsent (normally
+            # there are none left; after an error this stops quickly).
             while True:
                 try:
-                    done.append(results.get_nowait())
+                    row, _, _ = work.get_nowait()
                 except queue.Empty:
                     break
-            if done:
-                self._write(done, breaker)
-        return self.report
+                results.put((row, None))
+            for _ in senders:
+                work.put(None)
+            for thread in senders:
+                thread.join()
+            # Whatever the senders finished is still written.
+            results.put(_STOP)
+            writer.join()
+            if shared:
+                own.dec_thread_sharing()
+        if self._writer_error is not None:
+            raise self._writer_error
 
     # -- recording ----------------------------------------------------------
+
+    def _writer(self, results, breaker, holdings, db_lock, shared_connection):
+        """The writer thread: store results as they come, until told to stop.
+
+        Group commit: it blocks for one result, takes every other one that
+        arrived meanwhile, and writes them in one transaction; results that
+        arrive during that write go into the next.
+        """
+        if shared_connection is not None:
+            connections[DEFAULT_DB_ALIAS] = shared_connection
+            wrapper = contextlib.nullcontext()  # the main thread counts these
+        else:
+            wrapper = connection.execute_wrapper(self._count_writer_query)
+            self._relax_commits = connection.vendor == "postgresql"
+        try:
+            with wrapper:
+                stop = False
+                while not stop:
+                    done, stop = self._gather(results)
+                    if done:
+                        self._store(done, breaker, db_lock, shared_connection)
+                        holdings.remove(row["pk"] for row, _ in done)
+                        for row, _ in done:
+                            if row.pop("unsaved", False):
+                                self._unsaved.release()
+        finally:
+            if shared_connection is None:
+                if self._relaxed is not None and connection.connection is self._relaxed:
+                    # Pooled connections keep session settings: put it back.
+                    with (
+                        contextlib.suppress(DatabaseError),
+                        connection.cursor() as cursor,
+                    ):
+                        cursor.execute("RESET synchronous_commit")
+                connection.close()
+
+    def _gather(self, results) -> tuple[list, bool]:
+        """The next group to commit, and whether the writer is told to stop.
+
+        Blocks for one result, then takes more until as many as there are
+        connections are waiting (the senders never wait for the cap on
+        unsaved messages) or GROUP_COMMIT_SECONDS have passed.
+        """
+        done = []
+        item = results.get()
+        deadline = time.monotonic() + GROUP_COMMIT_SECONDS
+        while item is not _STOP:
+            done.append(item)
+            remaining = deadline - time.monotonic()
+            try:
+                if len(done) >= self.config.connections or remaining <= 0:
+                    item = results.get_nowait()  # all that is there already
+                else:
+                    item = results.get(timeout=remaining)
+            except queue.Empty:
+                return done, False
+        return done, True
+
+    def _store(self, done, breaker, db_lock, shared_connection) -> None:
+        if self._writer_error is not None:
+            return  # given up: these rows are reclaimed after their lease
+        for attempt in range(1, WRITE_TRIES + 1):
+            try:
+                with db_lock:
+                    self._write(done, breaker)
+                return
+            except Exception as exc:
+                if attempt == WRITE_TRIES or not isinstance(exc, DatabaseError):
+                    logger.exception("Storing results failed; giving up")
+                    self._writer_error = exc
+                    return
+                logger.warning("Storing results failed; trying again", exc_info=True)
+                if shared_connection is None:
+                    connection.close()  # a fresh connection for the next try
+                time.sleep(0.1 * attempt)
+
+    def _relax(self) -> None:
+        """Let the writer's commits return before PostgreSQL flushes the WAL.
+
+        What a dispatcher crash needs is a commit the server has accepted; a
+        commit waiting for the disk as well made every write take a disk
+        flush, and a run's writers queue on its counters row meanwhile. Only
+        a crash of the database server itself can now lose the last fraction
+        of a second of results (PostgreSQL's `wal_writer_delay`, three times
+        over at most): those deliveries are sent again, nothing is lost or
+        left inconsistent.
+        """
+        connection.ensure_connection()
+        if connection.connection is not self._relaxed:
+            with connection.cursor() as cursor:
+                cursor.execute("SET synchronous_commit TO off")
+            self._relaxed = connection.connection
 
     def _retry_at(self, now, attempts: int):
         delay = min(
@@ -383,11 +630,15 @@ class Dispatcher:
         return now + timedelta(seconds=delay)
 
     def _write(self, done, breaker) -> None:
-        """Store the outcomes of a batch: two queries however big it is."""
+        """Store the outcomes of some deliveries in one transaction.
+
+        Only rows still carrying this dispatcher's claim token are written,
+        and the run counters move by what those rows went from (as claimed)
+        and to, so that a dispatcher whose lease ran out counts nothing twice.
+        """
         now = timezone.now()
-        rows, attempts = [], []
-        failing_runs = self._failing_runs
-        report = self.report
+        rows, attempts, kinds = [], [], []
+        failing_runs = set()
         for row, outcome in done:
             status = row["status"]
             tries = row["attempts"]
@@ -396,12 +647,12 @@ class Dispatcher:
             response = row["server_response"]
             if outcome is None:
                 # Never attempted (the breaker opened): back in the queue.
-                status = DEFERRED if tries else Delivery.Status.PENDING
-                report.released += 1
+                status = DEFERRED if tries else PENDING
+                kinds.append("released")
             elif outcome.status == FAILED and outcome.code is None:
                 # Refused before any SMTP exchange: no attempt to log.
                 status, response, next_attempt_at = FAILED, outcome.text, None
-                report.failed += 1
+                kinds.append(FAILED)
             else:
                 tries += 1
                 last_attempt_at = now
@@ -414,29 +665,48 @@ class Dispatcher:
                     next_attempt_at = self._retry_at(now, tries)
                     if outcome.connection_failed:
                         failing_runs.add(row["run_id"])
-                setattr(report, status, getattr(report, status) + 1)
                 attempts.append(
                     (row["pk"], tries, now, status, outcome.code, outcome.text)
                 )
+                kinds.append(status)
             rows.append(
                 (
                     row["pk"],
+                    row["token"],
                     status,
                     tries,
                     last_attempt_at,
                     next_attempt_at,
                     response,
                     row["message_id"],
+                    counted_as(row["status"], row["attempts"]),
+                    row["run_id"],
                 )
             )
-        with transaction.atomic():
-            if connection.vendor == "postgresql":
-                _write_postgresql(rows, attempts)
-            else:
-                _write_generic(rows, attempts)
-            if breaker.open.is_set() and failing_runs:
-                self._pause(now, failing_runs)
-                failing_runs.clear()
+        if self._relax_commits:
+            self._relax()
+        if connection.vendor == "postgresql":
+            # One statement is a transaction of its own; inside the caller's
+            # transaction a savepoint lets a failed write be tried again.
+            with transaction.atomic() if connection.in_atomic_block else _no_block:
+                written = _write_postgresql(rows, attempts)
+        else:
+            with transaction.atomic():
+                written = _write_generic(rows, attempts)
+        report = self.report
+        for row, kind in zip(rows, kinds, strict=True):
+            if row[0] in written:
+                setattr(report, kind, getattr(report, kind) + 1)
+        if len(written) < len(rows):
+            logger.warning(
+                "%s result(s) not stored: their lease ran out and another "
+                "dispatcher took them",
+                len(rows) - len(written),
+            )
+        self._failing_runs |= failing_runs
+        if breaker.open.is_set() and self._failing_runs:
+            self._pause(now, self._failing_runs)
+            self._failing_runs.clear()
 
     def _pause(self, now, failing_runs: set[int]) -> None:
         """Open circuit: leave these runs alone for a while, longer each time.
@@ -464,7 +734,21 @@ class Dispatcher:
             )
 
 
-def _write_generic(rows, attempts) -> None:
+def _write_generic(rows, attempts) -> set[int]:
+    """Store results with the ORM (SQLite); the ids actually written.
+
+    The transaction holds SQLite's write lock from its first statement, so
+    the claim tokens read first cannot change before the update.
+    """
+    ids = [row[0] for row in rows]
+    current = {}
+    for start in range(0, len(ids), _CHUNK):
+        current.update(
+            Delivery.objects.filter(pk__in=ids[start : start + _CHUNK]).values_list(
+                "pk", "claimed_by"
+            )
+        )
+    mine = [row for row in rows if current.get(row[0]) == row[1]]
     Delivery.objects.bulk_update(
         [
             Delivery(
@@ -478,10 +762,12 @@ def _write_generic(rows, attempts) -> None:
                 lease_expires_at=None,
                 claimed_by="",
             )
-            for pk, status, tries, last, next_at, response, message_id in rows
+            for pk, _, status, tries, last, next_at, response, message_id, *_ in mine
         ],
         _WRITE_FIELDS,
+        batch_size=_CHUNK // len(_WRITE_FIELDS),
     )
+    written = {row[0] for row in mine}
     DeliveryAttempt.objects.bulk_create(
         DeliveryAttempt(
             delivery_id=pk,
@@ -492,50 +778,106 @@ def _write_generic(rows, attempts) -> None:
             server_response=text,
         )
         for pk, number, at, outcome, code, text in attempts
+        if pk in written
     )
+    changes = defaultdict(lambda: {SENT: 0, FAILED: 0, DEFERRED: 0, "last": None})
+    for _, _, status, tries, last, _, _, _, was, run_id in mine:
+        now_in = counted_as(status, tries)
+        if now_in == was:
+            continue
+        change = changes[run_id]
+        change[was] = change.get(was, 0) - 1
+        change[now_in] = change.get(now_in, 0) + 1
+        if now_in == SENT and (change["last"] is None or last > change["last"]):
+            change["last"] = last
+    for run_id in sorted(changes):
+        change = changes[run_id]
+        update = {
+            "sent_count": F("sent_count") + change[SENT],
+            "failed_count": F("failed_count") + change[FAILED],
+            "deferred_count": Greatest(F("deferred_count") + change[DEFERRED], 0),
+        }
+        if change["last"] is not None:
+            last = Value(change["last"])
+            update["last_sent_at"] = Greatest(Coalesce(F("last_sent_at"), last), last)
+        Run.objects.filter(pk=run_id).update(**update)
+    return written
 
 
 def _columns(rows, count):
     return [list(column) for column in zip(*rows, strict=True)] or [[]] * count
 
 
-def _write_postgresql(rows, attempts) -> None:
-    """The same as bulk_update + bulk_create, as two array-parameter queries.
+def _write_postgresql(rows, attempts) -> set[int]:
+    """The same as `_write_generic`, as one statement; the ids written.
 
-    Django's bulk_update builds a CASE per field and row in Python, which
-    costs more than sending the batch; unnest() takes each column as one
-    array parameter instead.
+    unnest() takes each column as one array parameter (Django's bulk_update
+    would build a CASE per field and row in Python, which costs more than
+    sending the batch), and data-modifying CTEs update the deliveries still
+    ours, log their attempts and move their runs' counters. One statement
+    in autocommit is one round trip with its commit, so results are durable
+    as soon as it returns; deltas are summed per run, one UPDATE of each.
     """
     delivery_table = Delivery._meta.db_table
     attempt_table = DeliveryAttempt._meta.db_table
+    run_table = Run._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            UPDATE {delivery_table} AS d SET
-                status = v.status, attempts = v.attempts,
-                last_attempt_at = v.last_attempt_at,
-                next_attempt_at = v.next_attempt_at,
-                server_response = v.server_response, message_id = v.message_id,
-                lease_expires_at = NULL, claimed_by = ''
-            FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::timestamptz[],
-                        %s::timestamptz[], %s::text[], %s::text[])
-                AS v(id, status, attempts, last_attempt_at, next_attempt_at,
-                     server_response, message_id)
-            WHERE d.id = v.id
-            """,
-            _columns(rows, 7),
-        )
-        if attempts:
-            cursor.execute(
-                f"""
+            WITH v AS (
+                SELECT * FROM unnest(
+                    %s::bigint[], %s::text[], %s::text[], %s::int[],
+                    %s::timestamptz[], %s::timestamptz[], %s::text[], %s::text[],
+                    %s::text[]
+                ) AS v(id, token, status, attempts, last_attempt_at,
+                       next_attempt_at, server_response, message_id, was)
+            ), written AS (
+                UPDATE {delivery_table} AS d SET
+                    status = v.status, attempts = v.attempts,
+                    last_attempt_at = v.last_attempt_at,
+                    next_attempt_at = v.next_attempt_at,
+                    server_response = v.server_response,
+                    message_id = v.message_id,
+                    lease_expires_at = NULL, claimed_by = ''
+                FROM v
+                WHERE d.id = v.id AND d.claimed_by = v.token
+                RETURNING d.id, d.run_id, d.last_attempt_at, v.was,
+                    CASE WHEN d.status IN ('sent', 'failed') THEN d.status
+                         WHEN d.attempts > 0 THEN 'deferred'
+                         ELSE 'pending' END AS now_in
+            ), logged AS (
                 INSERT INTO {attempt_table}
                     (delivery_id, number, attempted_at, outcome, reply_code,
                      server_response)
-                SELECT * FROM unnest(%s::bigint[], %s::int[], %s::timestamptz[],
-                                     %s::text[], %s::smallint[], %s::text[])
-                """,
-                _columns(attempts, 6),
+                SELECT a.* FROM unnest(
+                    %s::bigint[], %s::int[], %s::timestamptz[], %s::text[],
+                    %s::smallint[], %s::text[]
+                ) AS a(delivery_id, number, attempted_at, outcome, reply_code,
+                       server_response)
+                WHERE a.delivery_id IN (SELECT id FROM written)
+            ), changes AS (
+                SELECT run_id,
+                    count(*) FILTER (WHERE now_in = 'sent')
+                        - count(*) FILTER (WHERE was = 'sent') AS sent,
+                    count(*) FILTER (WHERE now_in = 'failed')
+                        - count(*) FILTER (WHERE was = 'failed') AS failed,
+                    count(*) FILTER (WHERE now_in = 'deferred')
+                        - count(*) FILTER (WHERE was = 'deferred') AS deferred,
+                    max(last_attempt_at) FILTER (WHERE now_in = 'sent') AS last
+                FROM written WHERE now_in <> was GROUP BY run_id
+            ), counted AS (
+                UPDATE {run_table} AS r SET
+                    sent_count = r.sent_count + c.sent,
+                    failed_count = r.failed_count + c.failed,
+                    deferred_count = GREATEST(r.deferred_count + c.deferred, 0),
+                    last_sent_at = GREATEST(r.last_sent_at, c.last)
+                FROM changes c WHERE r.id = c.run_id
             )
+            SELECT id FROM written
+            """,
+            _columns([row[:9] for row in rows], 9) + _columns(attempts, 6),
+        )
+        return {pk for (pk,) in cursor.fetchall()}
 
 
 def dispatch(*, run_ids=None) -> DispatchReport:
@@ -567,8 +909,6 @@ def dispatch(*, run_ids=None) -> DispatchReport:
         return Dispatcher(run_ids=run_ids, config=config).run()
     import multiprocessing
 
-    from django.db import connections
-
     # Children must not share the parent's database sockets.
     connections.close_all()
     context = multiprocessing.get_context("fork")
@@ -594,11 +934,15 @@ def dispatch(*, run_ids=None) -> DispatchReport:
 
 
 def _child(run_ids, results) -> None:
-    from django.db import connections
-
     # With a connection pool the parent's pooled connections came along with
     # the fork, sockets included: this process opens its own, unpooled, and
-    # never touches (or closes) those.
+    # never touches (or closes) those. The settings lose the pool too, for
+    # the connections that the writer thread opens.
+    for alias in connections:
+        settings_dict = connections.settings[alias]
+        options = dict(settings_dict.get("OPTIONS", {}))
+        options.pop("pool", None)
+        connections.settings[alias] = {**settings_dict, "OPTIONS": options}
     for conn in connections.all(initialized_only=True):
         conn.connection = None
         options = dict(conn.settings_dict.get("OPTIONS", {}))

@@ -2,18 +2,24 @@
 
 A run's deliveries are created by one `INSERT ... SELECT ... ON CONFLICT DO
 NOTHING`: constant memory at any list size, and a replanned run adds no row
-twice (unique run + client). Unsubscribed clients get no row.
+twice (unique run + client). Unsubscribed clients and addresses on the
+owner's suppression list get no row.
+
+The run's counters (`delivery_count`, `sent_count`, ...) change in the same
+transaction as the deliveries they count, here and in the dispatcher's
+result writes, so that pages can read them instead of counting rows.
 """
 
 import logging
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from mailing.figures import site_figures_invalidate
-from mailing.models import Client, Delivery, Mailing, Run
+from mailing.models import Client, Delivery, Mailing, Run, Suppression
 from mailing.scheduling import next_run_at_for
 
 logger = logging.getLogger("mailing.engine")
@@ -32,8 +38,11 @@ def sendable_mailings():
     ).exclude(status=Mailing.Status.FINISHED)
 
 
-def _create_deliveries(run: Run) -> int:
+def _create_deliveries(run: Run, *, owner_id: int) -> int:
     through = Mailing.clients.through._meta
+    # The NOT EXISTS is one probe of the unique (owner, email) index per
+    # client: whichever client row brings a suppressed address back, it is
+    # not planned.
     sql = f"""
         INSERT INTO {Delivery._meta.db_table}
             (run_id, client_id, email, status, attempts, server_response,
@@ -43,11 +52,18 @@ def _create_deliveries(run: Run) -> int:
         JOIN {through.db_table} mc ON mc.{through.get_field("client").column} = c.id
         WHERE mc.{through.get_field("mailing").column} = %s
           AND c.unsubscribed_at IS NULL
+          AND NOT EXISTS (
+              SELECT 1 FROM {Suppression._meta.db_table} s
+              WHERE s.owner_id = %s AND s.email = c.email
+          )
         ON CONFLICT (run_id, client_id) DO NOTHING
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [run.pk, Delivery.Status.PENDING, run.mailing_id])
-        return cursor.rowcount
+        cursor.execute(sql, [run.pk, Delivery.Status.PENDING, run.mailing_id, owner_id])
+        count = cursor.rowcount
+    if count:
+        Run.objects.filter(pk=run.pk).update(delivery_count=F("delivery_count") + count)
+    return count
 
 
 @transaction.atomic
@@ -84,7 +100,7 @@ def plan_mailing(*, mailing_id: int, now: datetime, force: bool = False) -> Run 
         defaults={"status": Run.Status.RUNNING, "started_at": now},
     )
     if created:
-        count = _create_deliveries(run)
+        count = _create_deliveries(run, owner_id=mailing.owner_id)
         logger.info(
             "Planned run %s of mailing %s: %s deliveries", run.pk, mailing.pk, count
         )
@@ -115,6 +131,37 @@ def plan_due_runs(*, now: datetime | None = None) -> list[Run]:
     return runs
 
 
+def _fail_past_end(now: datetime) -> None:
+    """Fail the open deliveries of running runs whose mailing ended.
+
+    One transaction per run, counters included. Rows attempted before count
+    as deferred, the others as pending: two updates tell them apart without
+    reading the rows, and each update's row count is exact even while
+    dispatchers claim and write alongside.
+    """
+    expired = Delivery.objects.filter(
+        status__in=[Delivery.Status.PENDING, Delivery.Status.DEFERRED],
+        run__status=Run.Status.RUNNING,
+        run__mailing__end_at__lte=now,
+    )
+    run_ids = set(expired.order_by().values_list("run_id", flat=True).distinct())
+    changes = {
+        "status": Delivery.Status.FAILED,
+        "next_attempt_at": None,
+        "server_response": "Not sent: the mailing's end time passed first.",
+    }
+    for run_id in sorted(run_ids):
+        with transaction.atomic():
+            of_run = expired.filter(run_id=run_id)
+            tried = of_run.filter(attempts__gt=0).update(**changes)
+            untried = of_run.filter(attempts=0).update(**changes)
+            if tried or untried:
+                Run.objects.filter(pk=run_id).update(
+                    failed_count=F("failed_count") + tried + untried,
+                    deferred_count=Greatest(F("deferred_count") - tried, 0),
+                )
+
+
 def close_finished(*, now: datetime | None = None) -> None:
     """Finish runs with nothing left to send and mailings with nothing left.
 
@@ -122,16 +169,8 @@ def close_finished(*, now: datetime | None = None) -> None:
     (nothing is sent after `end_at`): they fail with a note saying so.
     """
     now = now or timezone.now()
+    _fail_past_end(now)
     with transaction.atomic():
-        Delivery.objects.filter(
-            status__in=[Delivery.Status.PENDING, Delivery.Status.DEFERRED],
-            run__status=Run.Status.RUNNING,
-            run__mailing__end_at__lte=now,
-        ).update(
-            status=Delivery.Status.FAILED,
-            next_attempt_at=None,
-            server_response="Not sent: the mailing's end time passed first.",
-        )
         open_deliveries = Delivery.objects.filter(
             run=OuterRef("pk"), status__in=OPEN_DELIVERY
         )

@@ -102,6 +102,24 @@ def manage_process(sink, command, *options, **env) -> subprocess.Popen:
     )
 
 
+def assert_counters_match(run) -> None:
+    """The counters the engine keeps on a run equal a count of its rows."""
+    from django.db.models import Count, Max, Q
+
+    from mailing.models import Delivery
+
+    closed = ["sent", "failed"]
+    counted = Delivery.objects.filter(run=run).aggregate(
+        delivery_count=Count("pk"),
+        sent_count=Count("pk", filter=Q(status="sent")),
+        failed_count=Count("pk", filter=Q(status="failed")),
+        deferred_count=Count("pk", filter=Q(attempts__gt=0) & ~Q(status__in=closed)),
+        last_sent_at=Max("last_attempt_at", filter=Q(status="sent")),
+    )
+    run.refresh_from_db()
+    assert {name: getattr(run, name) for name in counted} == counted
+
+
 def require_postgresql() -> None:
     """Tests with separate dispatcher processes need a database that other
     processes can reach and SKIP LOCKED: PostgreSQL. CI always has it."""

@@ -181,8 +181,10 @@ vars().update(EMAIL_CONFIG)
 EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Mailsite <noreply@localhost>")
 # The send engine (mailing/engine): parallel SMTP connections, messages per
-# second per transport (0 = no limit), how long a claimed batch stays ours,
-# retries of temporary failures, and the circuit breaker.
+# second per transport (0 = no limit), how long a claimed batch stays ours
+# without a heartbeat (live dispatchers renew it every third of it, so only a
+# dead one's work waits that long), retries of temporary failures, and the
+# circuit breaker.
 MAILING_CONNECTIONS = env.int("MAILING_CONNECTIONS", default=8)
 # Dispatcher processes for big runs (one Python process uses one core):
 # 0 means one per CPU core, at most 4. The extra ones are forked only on
@@ -190,7 +192,7 @@ MAILING_CONNECTIONS = env.int("MAILING_CONNECTIONS", default=8)
 MAILING_PROCESSES = env.int("MAILING_PROCESSES", default=0)
 MAILING_BATCH_SIZE = env.int("MAILING_BATCH_SIZE", default=500)
 MAILING_RATE_LIMIT = env.float("MAILING_RATE_LIMIT", default=0)
-MAILING_LEASE_SECONDS = env.float("MAILING_LEASE_SECONDS", default=300)
+MAILING_LEASE_SECONDS = env.float("MAILING_LEASE_SECONDS", default=60)
 MAILING_MAX_ATTEMPTS = env.int("MAILING_MAX_ATTEMPTS", default=5)
 MAILING_RETRY_BASE_SECONDS = env.float("MAILING_RETRY_BASE_SECONDS", default=60)
 MAILING_BREAKER_THRESHOLD = env.int("MAILING_BREAKER_THRESHOLD", default=5)
