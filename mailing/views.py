@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
@@ -135,9 +135,13 @@ def client_create(request):
         except ValidationError as error:
             _form_errors(form, error)
         else:
-            messages.success(request, f"Client {client.email} added.")
+            messages.success(
+                request, _("Client %(email)s added.") % {"email": client.email}
+            )
             return redirect("mailing:client_list")
-    return render(request, "mailing/form.html", {"form": form, "title": "New client"})
+    return render(
+        request, "mailing/form.html", {"form": form, "title": _("New client")}
+    )
 
 
 @login_required
@@ -150,12 +154,16 @@ def client_update(request, pk):
         except ValidationError as error:
             _form_errors(form, error)
         else:
-            messages.success(request, "Client saved.")
+            messages.success(request, _("Client saved."))
             return redirect(client)
     return render(
         request,
         "mailing/form.html",
-        {"form": form, "title": f"Edit {client.email}", "cancel_url": client},
+        {
+            "form": form,
+            "title": _("Edit %(email)s") % {"email": client.email},
+            "cancel_url": client,
+        },
     )
 
 
@@ -164,7 +172,9 @@ def client_delete(request, pk):
     client = selectors.client_get(owner=request.user, pk=pk)
     if request.method == "POST":
         services.client_delete(client=client)
-        messages.success(request, f"Client {client.email} deleted.")
+        messages.success(
+            request, _("Client %(email)s deleted.") % {"email": client.email}
+        )
         return redirect("mailing:client_list")
     return render(
         request,
@@ -238,17 +248,25 @@ def _client_import(request):
 def client_import_confirm(request):
     pending = request.session.get(_IMPORT_SESSION_KEY)
     if not pending:
-        messages.error(request, "Nothing to import: upload the file again.")
+        messages.error(request, _("Nothing to import: upload the file again."))
         return redirect("mailing:client_import")
     try:
         created = services.client_import(
             owner=request.user, content=pending["content"].encode()
         )
     except ValidationError as error:
-        messages.error(request, "Nothing was imported. " + " ".join(error.messages))
+        messages.error(
+            request, _("Nothing was imported.") + " " + " ".join(error.messages)
+        )
         return redirect("mailing:client_import")
     del request.session[_IMPORT_SESSION_KEY]
-    messages.success(request, f"{len(created)} clients imported.")
+    messages.success(
+        request,
+        ngettext(
+            "%(count)d client imported.", "%(count)d clients imported.", len(created)
+        )
+        % {"count": len(created)},
+    )
     return redirect("mailing:client_list")
 
 
@@ -346,7 +364,7 @@ def message_list(request):
 
 def _sample_client(owner):
     sample = selectors.client_list(owner=owner).first()
-    return sample or Client(full_name="Jane Sample", email="jane@example.com")
+    return sample or Client(full_name=_("Jane Sample"), email="jane@example.com")
 
 
 @login_required
@@ -391,7 +409,9 @@ def message_create(request):
         else:
             _message_saved(request, message)
             return redirect(message)
-    return render(request, "mailing/form.html", {"form": form, "title": "New message"})
+    return render(
+        request, "mailing/form.html", {"form": form, "title": _("New message")}
+    )
 
 
 @login_required
@@ -409,7 +429,7 @@ def message_update(request, pk):
     return render(
         request,
         "mailing/form.html",
-        {"form": form, "title": "Edit message", "cancel_url": message},
+        {"form": form, "title": _("Edit message"), "cancel_url": message},
     )
 
 
@@ -422,7 +442,7 @@ def message_delete(request, pk):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return redirect(message)
-        messages.success(request, "Message deleted.")
+        messages.success(request, _("Message deleted."))
         return redirect("mailing:message_list")
     return render(
         request,
@@ -525,14 +545,14 @@ def mailing_create(request):
         except ValidationError as error:
             _form_errors(form, error)
         else:
-            messages.success(request, "Mailing created.")
+            messages.success(request, _("Mailing created."))
             return redirect(mailing)
     return render(
         request,
         "mailing/form.html",
         {
             "form": form,
-            "title": "New mailing",
+            "title": _("New mailing"),
             "no_messages": not selectors.message_list(owner=request.user).exists(),
         },
     )
@@ -548,12 +568,12 @@ def mailing_update(request, pk):
         except ValidationError as error:
             _form_errors(form, error)
         else:
-            messages.success(request, "Mailing saved.")
+            messages.success(request, _("Mailing saved."))
             return redirect(mailing)
     return render(
         request,
         "mailing/form.html",
-        {"form": form, "title": "Edit mailing", "cancel_url": mailing},
+        {"form": form, "title": _("Edit mailing"), "cancel_url": mailing},
     )
 
 
@@ -562,7 +582,7 @@ def mailing_delete(request, pk):
     mailing = selectors.mailing_get(owner=request.user, pk=pk)
     if request.method == "POST":
         services.mailing_delete(mailing=mailing)
-        messages.success(request, "Mailing deleted.")
+        messages.success(request, _("Mailing deleted."))
         return redirect("mailing:mailing_list")
     return render(
         request,
@@ -575,7 +595,7 @@ def mailing_delete(request, pk):
     )
 
 
-def _mailing_action(service, done: str):
+def _mailing_action(service, done):
     @login_required
     @require_POST
     def view(request, pk):
@@ -592,7 +612,10 @@ def _mailing_action(service, done: str):
 
 
 mailing_send_now = _mailing_action(
-    services.mailing_send_now, "A run has been queued; it starts in a moment."
+    services.mailing_send_now,
+    gettext_lazy("A run has been queued; it starts in a moment."),
 )
-mailing_pause = _mailing_action(services.mailing_pause, "Mailing paused.")
-mailing_resume = _mailing_action(services.mailing_resume, "Mailing resumed.")
+mailing_pause = _mailing_action(services.mailing_pause, gettext_lazy("Mailing paused."))
+mailing_resume = _mailing_action(
+    services.mailing_resume, gettext_lazy("Mailing resumed.")
+)

@@ -1,20 +1,30 @@
 """Every public page, every account page and the unsubscribe page speak one
 language: with `Accept-Language: ru` the visible text is Russian (no English
 words outside user data and a few names), in English it has no Cyrillic.
+So does the customer area (/app/), walked by a signed-in customer with
+clients, a message, a mailing with a run and its delivery log, a suppressed
+address, an import preview and a flash message.
 
-The page tree and the article are written in the language under test, so
-what is checked is the site's own text. The customer area (/app/) joins this
-walk once its templates are translated."""
+The page tree, the article and the customer's data are written in the
+language under test, so what is checked is the site's own text."""
 
 import re
 from html.parser import HTMLParser
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from blog.models import BlogPage
 from home.tree import site_tree_ensure
-from mailing.tests.factories import ClientFactory
+from mailing.models import Delivery, Run
+from mailing.tests.factories import (
+    ClientFactory,
+    DeliveryFactory,
+    MailingFactory,
+    MessageFactory,
+    RunFactory,
+)
 from mailing.unsubscribe import unsubscribe_token
 
 # Names and abbreviations that stay Latin in Russian text.
@@ -36,6 +46,10 @@ CONTENT = {
         "query": "rules",
         "nothing": "zzzz",
         "text": "Schedule mailings and read every reply.",
+        "name": "Alice Walker",
+        "comment": "Met at the spring fair",
+        "subject": "December news",
+        "body": "Hello {{ full_name }}, here is our news.",
     },
     "ru": {
         "hero": "Рассылки, которые доходят",
@@ -45,6 +59,10 @@ CONTENT = {
         "query": "правил",
         "nothing": "яяяя",
         "text": "Планируйте рассылки и читайте каждый ответ сервера.",
+        "name": "Алиса Петрова",
+        "comment": "Познакомились на весенней ярмарке",
+        "subject": "Новости декабря",
+        "body": "Здравствуйте, {{ full_name }}! Вот наши новости.",
     },
 }
 
@@ -209,3 +227,108 @@ def test_the_checker_sees_a_stray_english_word():
     assert cyrillic_words(
         visible_text(html.replace('lang="ru"', 'lang="en"'), "en")
     ) == ["Привет"]
+
+
+@pytest.fixture
+def customer_data(db, customer, language):
+    """What a customer has after a while, written in `language`: two pages of
+    clients (one unsubscribed and suppressed), a message, a mailing with a finished run
+    whose deliveries were sent, deferred and failed."""
+    words = CONTENT[language]
+    clients = [
+        ClientFactory(owner=customer, full_name=words["name"], comment=words["comment"])
+        for _ in range(3)
+    ]
+    clients[2].unsubscribed_at = timezone.now()
+    clients[2].save()
+    # Enough more for the client list to have a second page.
+    ClientFactory.create_batch(
+        25, owner=customer, full_name=words["name"], comment=words["comment"]
+    )
+    message = MessageFactory(
+        owner=customer, subject=words["subject"], body=words["body"]
+    )
+    mailing = MailingFactory(owner=customer, message=message, clients=clients)
+    run = RunFactory(mailing=mailing, status=Run.Status.FINISHED)
+    for client, status in zip(clients, Delivery.Status.values[2:], strict=True):
+        # SMTP replies are the remote server's words: only the codes here.
+        DeliveryFactory(run=run, client=client, status=status, server_response="250")
+    return {"clients": clients, "message": message, "mailing": mailing}
+
+
+def customer_pages(data, nothing):
+    """Every page of the customer area, for the data above; `nothing` is a
+    search that finds nothing."""
+    client, message, mailing = data["clients"][0], data["message"], data["mailing"]
+    return [
+        "/app/",
+        "/app/clients/",
+        "/app/clients/?page=2",
+        f"/app/clients/?q={nothing}",
+        f"/app/clients/{client.pk}/",
+        f"/app/clients/{data['clients'][2].pk}/",
+        "/app/clients/new/",
+        f"/app/clients/{client.pk}/edit/",
+        f"/app/clients/{client.pk}/delete/",
+        "/app/clients/import/",
+        "/app/suppressed/",
+        f"/app/suppressed/?q={nothing}",
+        "/app/messages/",
+        f"/app/messages/{message.pk}/",
+        "/app/messages/new/",
+        f"/app/messages/{message.pk}/edit/",
+        f"/app/messages/{message.pk}/delete/",
+        "/app/mailings/",
+        "/app/mailings/?status=finished",
+        f"/app/mailings/{mailing.pk}/",
+        f"/app/mailings/{mailing.pk}/?status=failed&q={nothing}",
+        "/app/mailings/new/",
+        f"/app/mailings/{mailing.pk}/edit/",
+        f"/app/mailings/{mailing.pk}/delete/",
+    ]
+
+
+def _problems(path, response, language):
+    assert response.status_code == 200, path
+    html = response.content.decode()
+    assert f'<html lang="{language}"' in html, path
+    text = visible_text(html, language)
+    found = english_words(text) if language == "ru" else cyrillic_words(text)
+    return [f"{path}: {sorted(set(found))}"] if found else []
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+def test_customer_area_speaks_one_language(clients, customer_data, language):
+    """Every page of the customer area, its import preview and its flash
+    messages: Russian holds no English word, English no Cyrillic one."""
+    signed_in, _ = clients
+    signed_in.defaults["HTTP_ACCEPT_LANGUAGE"] = language
+    problems = []
+    # The suppressed client and the list's entry come through the form.
+    suppressed = customer_data["clients"][2].email
+    response = signed_in.post("/app/suppressed/", {"emails": suppressed}, follow=True)
+    problems += _problems("POST /app/suppressed/ (flash)", response, language)
+    for path in customer_pages(customer_data, CONTENT[language]["nothing"]):
+        problems += _problems(path, signed_in.get(path), language)
+    # An import preview with a new, a suppressed, a duplicate and a bad row.
+    existing = customer_data["clients"][0].email
+    csv = (
+        "email,full name,comment\n"
+        f"new@example.org,{CONTENT[language]['name']},\n"
+        f"{suppressed},,\n{existing},,\n{CONTENT[language]['nothing']},,\n"
+    )
+    upload = SimpleUploadedFile("clients.csv", csv.encode(), content_type="text/csv")
+    response = signed_in.post("/app/clients/import/", {"file": upload})
+    problems += _problems("POST /app/clients/import/ (preview)", response, language)
+    # A flash message from a form and one from an action.
+    response = signed_in.post(
+        "/app/clients/new/",
+        {"email": "added@example.org", "full_name": CONTENT[language]["name"]},
+        follow=True,
+    )
+    assert response.redirect_chain, "the client form refused its input"
+    problems += _problems("POST /app/clients/new/ (flash)", response, language)
+    mailing = customer_data["mailing"]
+    response = signed_in.post(f"/app/mailings/{mailing.pk}/pause/", follow=True)
+    problems += _problems("POST pause (flash)", response, language)
+    assert not problems, "\n".join(problems)
