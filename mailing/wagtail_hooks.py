@@ -60,7 +60,25 @@ register_permission_policy(Mailing, ReadOnlyPermissionPolicy(Mailing))
 register_permission_policy(ModerationEvent, ReadOnlyPermissionPolicy(ModerationEvent))
 
 
-class MailingInspectView(InspectView):
+class ReadableInspectView(InspectView):
+    """Wagtail's inspect view, with yes/no and a dash in the manager's
+    language where it would print Python's True, False and None."""
+
+    def get_field_display_value(self, field_name, field):
+        value = super().get_field_display_value(field_name, field)
+        if isinstance(value, bool):
+            return _("yes") if value else _("no")
+        return "—" if value is None else value
+
+
+class YesNoColumn(BooleanColumn):
+    """A boolean column whose icon is titled yes/no in the manager's
+    language (Wagtail's titles it True/False)."""
+
+    cell_template_name = "mailing/admin/boolean_cell.html"
+
+
+class MailingInspectView(ReadableInspectView):
     """A mailing with its runs (counts per status) and its delivery log."""
 
     template_name = "mailing/admin/mailing_inspect.html"
@@ -93,7 +111,7 @@ class MailingInspectView(InspectView):
         return context
 
 
-class UserInspectView(InspectView):
+class UserInspectView(ReadableInspectView):
     """A user with block/unblock and the moderation events about them."""
 
     template_name = "mailing/admin/user_inspect.html"
@@ -134,7 +152,7 @@ class MailingViewSet(SnippetViewSet):
         "__str__",
         "owner",
         Column("status", label=gettext_lazy("Status"), accessor="get_status_display"),
-        BooleanColumn("is_active", label=gettext_lazy("Enabled")),
+        YesNoColumn("is_active", label=gettext_lazy("Enabled")),
         DateColumn("next_run_at", label=gettext_lazy("Next run")),
         Column("sent", label=gettext_lazy("Sent")),
         Column("failed", label=gettext_lazy("Failed")),
@@ -167,7 +185,7 @@ class UserViewSet(SnippetViewSet):
     list_display = [
         "email",
         "full_name",
-        BooleanColumn("is_active", label=gettext_lazy("Can log in")),
+        YesNoColumn("is_active", label=gettext_lazy("Can log in")),
         DateColumn("blocked_at", label=gettext_lazy("Blocked")),
         DateColumn("date_joined", label=gettext_lazy("Joined")),
         Column("sent", label=gettext_lazy("Sent")),
@@ -189,6 +207,7 @@ class ModerationEventViewSet(SnippetViewSet):
     menu_label = gettext_lazy("Moderation log")
     icon = "history"
     inspect_view_enabled = True
+    inspect_view_class = ReadableInspectView
     list_display = [
         DateColumn("created_at", label=gettext_lazy("When")),
         Column("actor", label=gettext_lazy("Who")),
