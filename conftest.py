@@ -57,6 +57,19 @@ def _compiled_translations():
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the site's language: a request to a Russian page
+    leaves Russian active in the thread (LocaleMiddleware does not undo it),
+    and the next test's messages would come out in Russian."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Rate limits and cached figures live in the cache; no test sees another's."""
     from django.core.cache import cache

@@ -6,6 +6,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from accounts import roles
 
@@ -33,7 +34,7 @@ class CMSAccessMiddleware:
                     request.get_full_path(), login_url=settings.LOGIN_URL
                 )
             if not roles.can_access_cms(user):
-                raise PermissionDenied("The admin is for managers and editors.")
+                raise PermissionDenied(_("The admin is for managers and editors."))
         return self.get_response(request)
 
 

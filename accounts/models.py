@@ -76,9 +76,9 @@ class User(AbstractUser):
     username = None
     first_name = None
     last_name = None
-    email = models.EmailField("e-mail address", unique=True)
-    full_name = models.CharField(max_length=150, blank=True)
-    blocked_at = models.DateTimeField(null=True, blank=True)
+    email = models.EmailField(_("e-mail address"), unique=True)
+    full_name = models.CharField(_("full name"), max_length=150, blank=True)
+    blocked_at = models.DateTimeField(_("blocked"), null=True, blank=True)
     language = models.CharField(
         _("language"),
         max_length=10,
@@ -101,9 +101,11 @@ class User(AbstractUser):
     REQUIRED_FIELDS = []
 
     class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
         ordering = ["email"]
         permissions = [
-            ("block_user", "Can block and unblock users"),
+            ("block_user", _("Can block and unblock users")),
         ]
 
     def __str__(self):

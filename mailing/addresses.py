@@ -24,7 +24,9 @@ from typing import NamedTuple
 
 import email_validator
 from django.core.exceptions import ValidationError
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 MAX_LENGTH = 254
 
@@ -32,6 +34,59 @@ MAX_LENGTH = 254
 # Every stored address passed `address_normalize` at input; the engine's
 # check is the cheap part of the rule (it runs once per message).
 _PLAIN = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+$")
+
+
+# email-validator explains a refusal in English. Its commonest explanations
+# are said in the reader's language; the rest go to English readers as they
+# are and to others as the bare refusal, never half in English.
+_REASONS = {
+    "An email address must have an @-sign.": gettext_lazy("it has no @ sign."),
+    "There must be something before the @-sign.": gettext_lazy(
+        "there is nothing before the @ sign."
+    ),
+    "There must be something after the @-sign.": gettext_lazy(
+        "there is nothing after the @ sign."
+    ),
+    "The part after the @-sign is not valid. It should have a period.": gettext_lazy(
+        "the domain after the @ sign has no period."
+    ),
+    "A bracketed IP address after the @-sign is not allowed here.": gettext_lazy(
+        "an IP address in brackets is not accepted after the @ sign."
+    ),
+    "Quoting the part before the @-sign is not allowed here.": gettext_lazy(
+        "quotes are not accepted before the @ sign."
+    ),
+    "An email address cannot have two periods in a row.": gettext_lazy(
+        "it has two periods in a row."
+    ),
+    "An email address cannot start with a period.": gettext_lazy(
+        "it starts with a period."
+    ),
+    "An email address cannot end with a period.": gettext_lazy(
+        "it ends with a period."
+    ),
+    "An email address cannot have a period immediately before the @-sign.": (
+        gettext_lazy("there is a period just before the @ sign.")
+    ),
+    "An email address cannot have a hyphen immediately after the @-sign.": (
+        gettext_lazy("there is a hyphen just after the @ sign.")
+    ),
+    "The part after the @-sign is a special-use or reserved name that cannot be "
+    "used with email.": gettext_lazy(
+        "the domain after the @ sign is reserved and receives no mail."
+    ),
+}
+
+
+def _refusal(exc: Exception) -> ValidationError:
+    reason = _REASONS.get(str(exc))
+    if reason is None and not translation.get_language().startswith("en"):
+        return ValidationError(_("Enter a valid email address."), code="invalid")
+    return ValidationError(
+        _("Enter a valid email address: %(reason)s"),
+        params={"reason": reason or str(exc)},
+        code="invalid",
+    )
 
 
 class InvalidAddress(ValueError):
@@ -71,11 +126,7 @@ def address_normalize(email: str) -> str:
     try:
         normalized = _validate(value).normalized
     except email_validator.EmailNotValidError as exc:
-        raise ValidationError(
-            _("Enter a valid email address: %(reason)s"),
-            params={"reason": str(exc)},
-            code="invalid",
-        ) from None
+        raise _refusal(exc) from None
     if len(normalized) > MAX_LENGTH:
         raise ValidationError(
             _("Enter a valid email address: at most %(limit)d characters."),

@@ -4,6 +4,7 @@ behind them do the writes (and validate again)."""
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from mailing import services
@@ -11,10 +12,13 @@ from mailing.addresses import MAX_LENGTH as MAX_EMAIL_LENGTH
 from mailing.addresses import address_normalize
 from mailing.models import (
     MAX_BODY_LENGTH,
+    SUBJECT_ONE_LINE,
     Client,
     Delivery,
     Mailing,
     Message,
+    body_too_long_error,
+    grouped,
     schedule_bounds_error,
 )
 from mailing.widgets import ClientPicker
@@ -46,18 +50,26 @@ class ClientForm(forms.ModelForm):
         if self.instance.pk:
             taken = taken.exclude(pk=self.instance.pk)
         if taken.exists():
-            raise ValidationError("You already have a client with this address.")
+            raise ValidationError(services.CLIENT_EXISTS)
         return email
 
 
 class ClientImportForm(forms.Form):
     file = forms.FileField(
-        label="CSV file",
-        help_text=(
-            "Columns: email, full name, comment. A header row is optional. "
-            f"At most {services.MAX_IMPORT_BYTES // 1024:,} KiB and "
-            f"{services.MAX_IMPORT_ROWS:,} rows."
-        ),
+        label=_("CSV file"),
+        help_text=lazy(
+            lambda: (
+                _(
+                    "Columns: email, full name, comment. A header row is optional. "
+                    "At most %(kib)s KiB and %(rows)s rows."
+                )
+                % {
+                    "kib": grouped(services.MAX_IMPORT_BYTES // 1024),
+                    "rows": grouped(services.MAX_IMPORT_ROWS),
+                }
+            ),
+            str,
+        )(),
     )
 
     @classmethod
@@ -72,10 +84,7 @@ class ClientImportForm(forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > services.MAX_IMPORT_BYTES:
-            raise ValidationError(
-                f"The file is {upload.size / 1024:,.0f} KiB; the limit is "
-                f"{services.MAX_IMPORT_BYTES // 1024:,} KiB."
-            )
+            raise ValidationError(services.file_too_big_error(upload.size))
         return upload
 
 
@@ -91,7 +100,7 @@ class MessageForm(forms.ModelForm):
             "html_body": forms.Textarea(attrs={"rows": 6}),
         }
         help_texts = {
-            "body": "Placeholders: {{ full_name }} and {{ email }}.",
+            "body": _("Placeholders: {{ full_name }} and {{ email }}."),
             "html_body": _(
                 "Optional HTML alternative; the same placeholders work. Scripts, "
                 "event handlers, forms and frames are removed when it is saved."
@@ -110,16 +119,13 @@ class MessageForm(forms.ModelForm):
     def clean_subject(self):
         subject = self.cleaned_data["subject"]
         if "\n" in subject.strip() or "\r" in subject.strip():
-            raise ValidationError("The subject must be a single line (no line breaks).")
+            raise ValidationError(SUBJECT_ONE_LINE)
         return subject.strip()
 
     def clean_body(self):
         body = self.cleaned_data["body"]
         if len(body) > MAX_BODY_LENGTH:
-            raise ValidationError(
-                f"This is {len(body):,} characters long; "
-                f"the limit is {MAX_BODY_LENGTH:,}."
-            )
+            raise ValidationError(body_too_long_error(len(body)))
         return body
 
 
@@ -146,16 +152,16 @@ class ClientChoiceField(forms.ModelMultipleChoiceField):
                     "Choose at most %(max)s clients one by one; for more, "
                     "use “all my clients”."
                 )
-                % {"max": f"{MAX_CHOSEN_CLIENTS:,}"}
+                % {"max": grouped(MAX_CHOSEN_CLIENTS)}
             )
         return super().clean(value)
 
 
 class MailingForm(forms.ModelForm):
     all_clients = forms.BooleanField(
-        label="All my clients",
+        label=_("All my clients"),
         required=False,
-        help_text="Send to every client in your address book.",
+        help_text=_("Send to every client in your address book."),
     )
     # Declared rather than generated from the model: a ModelForm would read
     # every client of the mailing as its initial value.
@@ -175,9 +181,9 @@ class MailingForm(forms.ModelForm):
             "start_at": DateTimeLocalInput(),
             "end_at": DateTimeLocalInput(),
         }
-        labels = {"start_at": "Start", "end_at": "End"}
+        labels = {"start_at": _("Start"), "end_at": _("End")}
         help_texts = {
-            "end_at": "Nothing is sent at or after the end.",
+            "end_at": _("Nothing is sent at or after the end."),
         }
 
     def __init__(self, *args, owner, **kwargs):
@@ -187,16 +193,15 @@ class MailingForm(forms.ModelForm):
         # as "not one of the available choices".
         self.fields["message"].queryset = Message.objects.filter(owner=owner)
         self.fields["clients"].queryset = Client.objects.filter(owner=owner)
-        self.fields["clients"].error_messages["invalid_choice"] = (
+        self.fields["clients"].error_messages["invalid_choice"] = _(
             "A chosen client is not one of your clients."
         )
-        self.fields["message"].error_messages["invalid_choice"] = (
+        self.fields["message"].error_messages["invalid_choice"] = _(
             "The chosen message is not one of your messages."
         )
-        self.fields["start_at"].help_text = (
-            f"In {timezone.get_current_timezone_name()} time; a start in the past "
-            "or now sends the first run at once."
-        )
+        self.fields["start_at"].help_text = _(
+            "In %(zone)s time; a start in the past or now sends the first run at once."
+        ) % {"zone": timezone.get_current_timezone_name()}
         self.fields["start_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
         self.fields["end_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
         self._kept_clients = None
@@ -221,7 +226,7 @@ class MailingForm(forms.ModelForm):
             self.fields["clients"].help_text = _(
                 "This mailing has %(count)s clients, too many to list here: "
                 "pick none to keep them, or pick the new ones."
-            ) % {"count": f"{count:,}"}
+            ) % {"count": grouped(count)}
 
     def _clean_moment(self, name):
         value = self.cleaned_data[name]
@@ -247,12 +252,10 @@ class MailingForm(forms.ModelForm):
         ):
             cleaned["clients"] = self._kept_clients
         if not everyone and not cleaned.get("clients") and "clients" not in self.errors:
-            self.add_error(
-                "clients", "Choose at least one client, or “all my clients”."
-            )
+            self.add_error("clients", services.CHOOSE_CLIENTS)
         owner = self.instance.owner
         if everyone and not Client.objects.filter(owner=owner).exists():
-            self.add_error("clients", "You have no clients yet; add some first.")
+            self.add_error("clients", services.NO_CLIENTS_YET)
         return cleaned
 
     def service_kwargs(self) -> dict:
@@ -270,9 +273,10 @@ class MailingForm(forms.ModelForm):
 class DeliveryFilterForm(forms.Form):
     status = forms.ChoiceField(
         required=False,
-        choices=[("", "Any status"), *Delivery.Status.choices],
+        label=_("Status"),
+        choices=[("", _("Any status")), *Delivery.Status.choices],
     )
-    q = forms.CharField(required=False, label="Server reply contains")
+    q = forms.CharField(required=False, label=_("Server reply contains"))
     run = forms.TypedChoiceField(
         required=False, coerce=int, empty_value=None, label=_("Run")
     )

@@ -3,7 +3,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from mailing.addresses import address_normalize
 
@@ -22,14 +24,16 @@ class Client(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="clients"
     )
-    email = models.EmailField("e-mail address")
-    full_name = models.CharField(max_length=200, blank=True)
-    comment = models.TextField(blank=True)
-    unsubscribed_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    email = models.EmailField(_("e-mail address"))
+    full_name = models.CharField(_("full name"), max_length=200, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    unsubscribed_at = models.DateTimeField(_("unsubscribed"), null=True, blank=True)
+    created_at = models.DateTimeField(_("added"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("changed"), auto_now=True)
 
     class Meta:
+        verbose_name = _("client")
+        verbose_name_plural = _("clients")
         ordering = ["email"]
         constraints = [
             models.UniqueConstraint(
@@ -93,16 +97,20 @@ class Message(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="messages"
     )
-    subject = models.CharField(max_length=255)
-    body = models.TextField()
-    html_body = models.TextField("HTML body", blank=True)
+    subject = models.CharField(_("subject"), max_length=255)
+    body = models.TextField(pgettext_lazy("message", "body"))
+    html_body = models.TextField(_("HTML body"), blank=True)
     # What the sanitiser took out of the HTML part when it was last saved
     # (mailing.sanitize), shown with the preview.
-    html_removed = models.TextField(blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    html_removed = models.TextField(
+        _("removed from the HTML"), blank=True, editable=False
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("changed"), auto_now=True)
 
     class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
         ordering = ["-created_at", "-pk"]
         indexes = [
             models.Index(fields=["owner", "-created_at"], name="message_owner_idx"),
@@ -118,14 +126,11 @@ class Message(models.Model):
         _refuse_null_characters(self, ["subject", "body", "html_body"])
         errors = {}
         if "\n" in (self.subject or "") or "\r" in (self.subject or ""):
-            errors["subject"] = "The subject must be a single line (no line breaks)."
+            errors["subject"] = SUBJECT_ONE_LINE
         for field in ("body", "html_body"):
             value = getattr(self, field) or ""
             if len(value) > MAX_BODY_LENGTH:
-                errors[field] = (
-                    f"This is {len(value):,} characters long; "
-                    f"the limit is {MAX_BODY_LENGTH:,}."
-                )
+                errors[field] = body_too_long_error(len(value))
         if errors:
             raise ValidationError(errors)
 
@@ -141,44 +146,58 @@ class Mailing(models.Model):
     """
 
     class Periodicity(models.TextChoices):
-        ONCE = "once", "Once"
-        DAILY = "daily", "Daily"
-        WEEKLY = "weekly", "Weekly"
-        MONTHLY = "monthly", "Monthly"
+        ONCE = "once", _("Once")
+        DAILY = "daily", _("Daily")
+        WEEKLY = "weekly", _("Weekly")
+        MONTHLY = "monthly", _("Monthly")
 
     class Status(models.TextChoices):
-        CREATED = "created", "Created"
-        RUNNING = "running", "Running"
-        FINISHED = "finished", "Finished"
+        # Contexts: the Russian words agree with рассылка, a run with запуск.
+        CREATED = "created", pgettext_lazy("mailing status", "Created")
+        RUNNING = "running", pgettext_lazy("mailing status", "Running")
+        FINISHED = "finished", pgettext_lazy("mailing status", "Finished")
 
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mailings"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="mailings",
+        verbose_name=_("owner"),
     )
     message = models.ForeignKey(
-        Message, on_delete=models.PROTECT, related_name="mailings"
+        Message,
+        on_delete=models.PROTECT,
+        related_name="mailings",
+        verbose_name=_("message"),
     )
-    clients = models.ManyToManyField(Client, related_name="mailings", blank=True)
-    start_at = models.DateTimeField()
-    end_at = models.DateTimeField()
+    clients = models.ManyToManyField(
+        Client, related_name="mailings", blank=True, verbose_name=_("clients")
+    )
+    start_at = models.DateTimeField(_("start"))
+    end_at = models.DateTimeField(_("end"))
     periodicity = models.CharField(
-        max_length=10, choices=Periodicity.choices, default=Periodicity.ONCE
+        _("periodicity"),
+        max_length=10,
+        choices=Periodicity.choices,
+        default=Periodicity.ONCE,
     )
     status = models.CharField(
-        max_length=10, choices=Status.choices, default=Status.CREATED
+        _("status"), max_length=10, choices=Status.choices, default=Status.CREATED
     )
     is_active = models.BooleanField(
-        "enabled",
+        _("enabled"),
         default=True,
-        help_text="A manager's switch: a disabled mailing never sends.",
+        help_text=_("A manager's switch: a disabled mailing never sends."),
     )
     is_paused = models.BooleanField(
-        "paused", default=False, help_text="The owner's pause button."
+        _("paused"), default=False, help_text=_("The owner's pause button.")
     )
-    next_run_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    next_run_at = models.DateTimeField(_("next run"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("changed"), auto_now=True)
 
     class Meta:
+        verbose_name = pgettext_lazy("model", "mailing")
+        verbose_name_plural = pgettext_lazy("model", "mailings")
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.CheckConstraint(
@@ -195,8 +214,8 @@ class Mailing(models.Model):
             ),
         ]
         permissions = [
-            ("view_all_mailings", "Can view every mailing and its delivery log"),
-            ("disable_mailing", "Can disable and re-enable mailings"),
+            ("view_all_mailings", _("Can view every mailing and its delivery log")),
+            ("disable_mailing", _("Can disable and re-enable mailings")),
         ]
 
     def __str__(self):
@@ -215,9 +234,9 @@ class Mailing(models.Model):
             # Comparing dates out of range would overflow.
             raise ValidationError(errors)
         if self.start_at and self.end_at and self.end_at <= self.start_at:
-            errors["end_at"] = "The end must be after the start."
+            errors["end_at"] = _("The end must be after the start.")
         if self.message_id and self.owner_id and self.message.owner_id != self.owner_id:
-            errors["message"] = "This message belongs to another user."
+            errors["message"] = _("This message belongs to another user.")
         if errors:
             raise ValidationError(errors)
 
@@ -231,17 +250,22 @@ class Run(models.Model):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "Sending"
-        FINISHED = "finished", "Finished"
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Sending")
+        FINISHED = "finished", pgettext_lazy("run status", "Finished")
 
-    mailing = models.ForeignKey(Mailing, on_delete=models.CASCADE, related_name="runs")
-    scheduled_for = models.DateTimeField()
-    status = models.CharField(
-        max_length=10, choices=Status.choices, default=Status.PENDING
+    mailing = models.ForeignKey(
+        Mailing,
+        on_delete=models.CASCADE,
+        related_name="runs",
+        verbose_name=pgettext_lazy("model", "mailing"),
     )
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    scheduled_for = models.DateTimeField(_("scheduled for"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     paused_until = models.DateTimeField(null=True, blank=True)
     # Counters kept by the planner and the engine's batched result writes, so
     # that no page counts a million deliveries to show a progress bar.
@@ -255,6 +279,8 @@ class Run(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("run")
+        verbose_name_plural = _("runs")
         ordering = ["-scheduled_for", "-pk"]
         constraints = [
             models.UniqueConstraint(
@@ -285,31 +311,38 @@ class Delivery(models.Model):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        DEFERRED = "deferred", "Deferred"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        DEFERRED = "deferred", _("Deferred")
+        FAILED = "failed", _("Failed")
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="deliveries")
+    run = models.ForeignKey(
+        Run, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("run")
+    )
     client = models.ForeignKey(
-        Client, on_delete=models.SET_NULL, null=True, related_name="deliveries"
+        Client,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="deliveries",
+        verbose_name=_("client"),
     )
-    email = models.EmailField("e-mail address")
+    email = models.EmailField(_("e-mail address"))
     status = models.CharField(
-        max_length=10, choices=Status.choices, default=Status.PENDING
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
     )
-    attempts = models.PositiveIntegerField(default=0)
-    last_attempt_at = models.DateTimeField(null=True, blank=True)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    server_response = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    server_response = models.TextField(_("server reply"), blank=True)
     message_id = models.CharField("Message-ID", max_length=255, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ["pk"]
-        verbose_name_plural = "deliveries"
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
         constraints = [
             models.UniqueConstraint(
                 fields=["run", "client"], name="delivery_unique_run_client"
@@ -340,20 +373,24 @@ class DeliveryAttempt(models.Model):
     """One SMTP attempt of a delivery, with the server's reply or the error."""
 
     class Outcome(models.TextChoices):
-        SENT = "sent", "Sent"
-        DEFERRED = "deferred", "Deferred"
-        FAILED = "failed", "Failed"
+        SENT = "sent", _("Sent")
+        DEFERRED = "deferred", _("Deferred")
+        FAILED = "failed", _("Failed")
 
     delivery = models.ForeignKey(
         Delivery, on_delete=models.CASCADE, related_name="attempt_log"
     )
-    number = models.PositiveIntegerField()
-    attempted_at = models.DateTimeField()
-    outcome = models.CharField(max_length=10, choices=Outcome.choices)
-    reply_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    server_response = models.TextField(blank=True)
+    number = models.PositiveIntegerField(_("number"))
+    attempted_at = models.DateTimeField(_("attempted"))
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
+    reply_code = models.PositiveSmallIntegerField(
+        _("reply code"), null=True, blank=True
+    )
+    server_response = models.TextField(_("server reply"), blank=True)
 
     class Meta:
+        verbose_name = _("delivery attempt")
+        verbose_name_plural = _("delivery attempts")
         ordering = ["delivery", "number"]
 
     def __str__(self):
@@ -382,16 +419,18 @@ class Suppression(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="suppressions"
     )
-    email = models.EmailField("e-mail address")
-    reason = models.CharField(max_length=20, choices=Reason.choices)
-    source = models.CharField(max_length=255, blank=True)
+    email = models.EmailField(_("e-mail address"))
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    source = models.CharField(_("source"), max_length=255, blank=True)
     # The client row whose unsubscribe link made the entry. Not a foreign
     # key: the row may be deleted, and the link in old mail names its id, so
     # the link keeps answering "you are unsubscribed" after the deletion.
     client_id = models.BigIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("added"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("suppressed address")
+        verbose_name_plural = _("suppression list")
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.UniqueConstraint(
@@ -427,24 +466,26 @@ class ModerationEvent(models.Model):
     """A manager's action on a user or a mailing: who, what, when."""
 
     class Action(models.TextChoices):
-        BLOCK_USER = "block_user", "Blocked user"
-        UNBLOCK_USER = "unblock_user", "Unblocked user"
-        DISABLE_MAILING = "disable_mailing", "Disabled mailing"
-        ENABLE_MAILING = "enable_mailing", "Enabled mailing"
+        BLOCK_USER = "block_user", _("Blocked user")
+        UNBLOCK_USER = "unblock_user", _("Unblocked user")
+        DISABLE_MAILING = "disable_mailing", _("Disabled mailing")
+        ENABLE_MAILING = "enable_mailing", _("Enabled mailing")
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         related_name="moderation_actions",
+        verbose_name=_("who"),
     )
-    action = models.CharField(max_length=20, choices=Action.choices)
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
     target_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         null=True,
         blank=True,
         related_name="moderation_events",
+        verbose_name=_("user"),
     )
     target_mailing = models.ForeignKey(
         Mailing,
@@ -452,16 +493,40 @@ class ModerationEvent(models.Model):
         null=True,
         blank=True,
         related_name="moderation_events",
+        verbose_name=pgettext_lazy("model", "mailing"),
     )
-    reason = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    reason = models.TextField(_("reason"), blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("moderation event")
+        verbose_name_plural = _("moderation log")
         ordering = ["-created_at", "-pk"]
 
     def __str__(self):
         target = self.target_user or self.target_mailing
-        return f"{self.actor} {self.get_action_display().lower()} {target}"
+        return _("%(actor)s %(action)s %(target)s") % {
+            "actor": self.actor,
+            "action": self.get_action_display().lower(),
+            "target": target,
+        }
+
+
+SUBJECT_ONE_LINE = _("The subject must be a single line (no line breaks).")
+
+
+def grouped(number) -> str:
+    """`number` with the active language's digit grouping ("200,000" in
+    English, "200 000" in Russian), for messages built in Python."""
+    return number_format(number, force_grouping=True)
+
+
+def body_too_long_error(length: int) -> str:
+    """The error for a body of `length` characters, over MAX_BODY_LENGTH."""
+    return _("This is %(length)s characters long; the limit is %(limit)s.") % {
+        "length": grouped(length),
+        "limit": grouped(MAX_BODY_LENGTH),
+    }
 
 
 def schedule_bounds_error(moment) -> str | None:

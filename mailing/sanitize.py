@@ -10,7 +10,8 @@ this rule (or written to the database by hand) is never sent as it is.
 nh3 does not say what it took out, so `sanitize_html` also walks the input
 with the standard library's parser and lists the elements, attributes, URLs
 and style properties that the allow-list refuses; the message preview shows
-that list.
+that list, in the language of the person who saved the message (it is
+stored with the message).
 """
 
 import re
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 import nh3
+from django.utils.translation import gettext as _
 
 ALLOWED_TAGS = frozenset(
     {
@@ -135,25 +137,27 @@ class _Inventory(HTMLParser):
         if tag in _WRAPPER:
             return
         if tag not in ALLOWED_TAGS:
-            self._note(f"<{tag}> element")
+            self._note(_("<%(tag)s> element") % {"tag": tag})
             return
         for name, value in attrs:
             if not _allowed_attribute(tag, name):
-                self._note(f"{name} attribute")
+                self._note(_("%(name)s attribute") % {"name": name})
             elif name in _URL_ATTRIBUTES and value:
                 scheme = _SCHEME.match(value)
                 if scheme and scheme.group(1).lower() not in URL_SCHEMES:
-                    self._note(f"{scheme.group(1).lower()}: URL")
+                    self._note(
+                        _("%(scheme)s: URL") % {"scheme": scheme.group(1).lower()}
+                    )
             elif name == "style" and value:
                 for declaration in value.split(";"):
                     prop = declaration.partition(":")[0].strip().lower()
                     if prop and prop not in STYLE_PROPERTIES:
-                        self._note(f"style property {prop}")
+                        self._note(_("style property %(name)s") % {"name": prop})
 
     handle_startendtag = handle_starttag
 
     def handle_comment(self, data):
-        self._note("comments")
+        self._note(_("comments"))
 
 
 def _removed(markup: str) -> list[str]:
@@ -162,5 +166,5 @@ def _removed(markup: str) -> list[str]:
         inventory.feed(markup)
         inventory.close()
     except Exception:  # the report is best effort; the cleaning is nh3's
-        inventory._note("markup the sanitiser could not read")
+        inventory._note(_("markup the sanitiser could not read"))
     return list(inventory.removed)

@@ -36,6 +36,7 @@ from mailing.models import (
     Message,
     Run,
     Suppression,
+    grouped,
     normalize_email,
 )
 
@@ -308,7 +309,7 @@ class LogPage:
     @property
     def window(self) -> str:
         """How many deliveries a text search reads per page, for the page."""
-        return f"{LOG_TEXT_WINDOW:,}"
+        return grouped(LOG_TEXT_WINDOW)
 
 
 def _log_cursor(delivery) -> str:

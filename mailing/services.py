@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from mailing.addresses import address_is_valid, address_normalize
@@ -28,6 +29,7 @@ from mailing.models import (
     Message,
     ModerationEvent,
     Suppression,
+    grouped,
     normalize_email,
 )
 from mailing.sanitize import sanitize_html
@@ -40,6 +42,19 @@ MAX_IMPORT_FIELD = csv.field_size_limit()
 _EMAIL_HEADERS = {"email", "e-mail", "email address", "e-mail address", "mail"}
 _NAME_HEADERS = {"full name", "full_name", "fullname", "name"}
 _COMMENT_HEADERS = {"comment", "comments", "note", "notes"}
+
+# Said by the forms in front of these services too.
+CLIENT_EXISTS = gettext_lazy("You already have a client with this address.")
+NO_CLIENTS_YET = gettext_lazy("You have no clients yet; add some first.")
+CHOOSE_CLIENTS = gettext_lazy("Choose at least one client, or “all my clients”.")
+
+
+def file_too_big_error(size: int) -> str:
+    """The error for an import file of `size` bytes, over MAX_IMPORT_BYTES."""
+    return _("The file is %(size)s KiB; the limit is %(limit)s KiB.") % {
+        "size": grouped(round(size / 1024)),
+        "limit": grouped(MAX_IMPORT_BYTES // 1024),
+    }
 
 
 # Clients ------------------------------------------------------------------
@@ -76,7 +91,7 @@ def _client_validate(client: Client) -> None:
     if client.pk:
         taken = taken.exclude(pk=client.pk)
     if taken.exists():
-        raise ValidationError({"email": "You already have a client with this address."})
+        raise ValidationError({"email": CLIENT_EXISTS})
 
 
 @dataclass
@@ -120,15 +135,12 @@ def client_import_preview(*, owner: User, content: bytes) -> ImportPreview:
     not UTF-8, no rows). Row problems are listed in the preview instead.
     """
     if len(content) > MAX_IMPORT_BYTES:
-        raise ValidationError(
-            f"The file is {len(content) / 1024:,.0f} KiB; "
-            f"the limit is {MAX_IMPORT_BYTES // 1024:,} KiB."
-        )
+        raise ValidationError(file_too_big_error(len(content)))
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValidationError(
-            "The file is not UTF-8 text; save it as CSV UTF-8."
+            _("The file is not UTF-8 text; save it as CSV UTF-8.")
         ) from None
     # Spreadsheets export with commas, semicolons (some locales) or tabs:
     # the first line decides.
@@ -143,10 +155,11 @@ def client_import_preview(*, owner: User, content: bytes) -> ImportPreview:
         records[0] = []
     data = [(n, r) for n, r in enumerate(records, start=1) if any(c.strip() for c in r)]
     if not data:
-        raise ValidationError("The file has no clients in it.")
+        raise ValidationError(_("The file has no clients in it."))
     if len(data) > MAX_IMPORT_ROWS:
         raise ValidationError(
-            f"The file has {len(data):,} rows; the limit is {MAX_IMPORT_ROWS:,}."
+            _("The file has %(rows)s rows; the limit is %(limit)s.")
+            % {"rows": grouped(len(data)), "limit": grouped(MAX_IMPORT_ROWS)}
         )
     existing = set(Client.objects.filter(owner=owner).values_list("email", flat=True))
     seen: dict[str, int] = {}
@@ -164,27 +177,44 @@ def client_import_preview(*, owner: User, content: bytes) -> ImportPreview:
             cell("comment"),
         )
         if not raw_email:
-            preview.errors.append((line, "the e-mail address is missing"))
+            preview.errors.append((line, _("the e-mail address is missing")))
             continue
         if any("\x00" in value for value in record):
-            preview.errors.append((line, "it contains a null character"))
+            preview.errors.append((line, _("it contains a null character")))
             continue
         try:
             email = address_normalize(raw_email)
         except ValidationError:
             preview.errors.append(
-                (line, f"“{raw_email[:100]}” is not a valid e-mail address")
+                (
+                    line,
+                    _("“%(email)s” is not a valid e-mail address")
+                    % {"email": raw_email[:100]},
+                )
             )
             continue
         if len(full_name) > 200:
-            preview.errors.append((line, "the full name is longer than 200 characters"))
+            preview.errors.append(
+                (line, _("the full name is longer than 200 characters"))
+            )
             continue
         if email in seen:
-            preview.duplicates.append((line, f"{email} repeats row {seen[email]}"))
+            preview.duplicates.append(
+                (
+                    line,
+                    _("%(email)s repeats row %(row)s")
+                    % {"email": email, "row": seen[email]},
+                )
+            )
             continue
         seen[email] = line
         if email in existing:
-            preview.duplicates.append((line, f"{email} is already one of your clients"))
+            preview.duplicates.append(
+                (
+                    line,
+                    _("%(email)s is already one of your clients") % {"email": email},
+                )
+            )
             continue
         preview.rows.append(ImportRow(line, email, full_name, comment))
     reasons = suppression_reasons(owner=owner, emails=[r.email for r in preview.rows])
@@ -202,14 +232,15 @@ def _read_records(text: str, delimiter: str) -> list[list[str]]:
     except csv.Error as error:
         row = len(records) + 1
         if "field limit" in str(error):
-            reason = (
-                f"a field is longer than {MAX_IMPORT_FIELD // 1024:,} KiB; "
-                "is this the right file?"
-            )
+            reason = _(
+                "a field is longer than %(kib)s KiB; is this the right file?"
+            ) % {"kib": grouped(MAX_IMPORT_FIELD // 1024)}
         else:
-            reason = f"the CSV cannot be read ({error})"
+            reason = _("the CSV cannot be read (%(error)s)") % {"error": error}
         raise ValidationError(
-            f"Row {row} (line {reader.line_num}): {reason}", code="csv"
+            _("Row %(row)s (line %(line)s): %(reason)s")
+            % {"row": row, "line": reader.line_num, "reason": reason},
+            code="csv",
         ) from None
     return records
 
@@ -241,7 +272,10 @@ def client_import(*, owner: User, content: bytes) -> list[Client]:
     preview = client_import_preview(owner=owner, content=content)
     if not preview.ok:
         raise ValidationError(
-            [f"Row {line}: {reason}." for line, reason in preview.errors]
+            [
+                _("Row %(row)s: %(reason)s.") % {"row": line, "reason": reason}
+                for line, reason in preview.errors
+            ]
         )
     created = Client.objects.bulk_create(
         [
@@ -296,7 +330,7 @@ def message_delete(*, message: Message) -> None:
     """Delete a message; refused (ValidationError) while a mailing uses it."""
     if message.mailings.exists():
         raise ValidationError(
-            "This message is used by a mailing; delete the mailing first."
+            _("This message is used by a mailing; delete the mailing first.")
         )
     message.delete()
 
@@ -309,17 +343,15 @@ def _resolve_clients(*, owner: User, clients, all_clients: bool) -> list[Client]
     an address book may hold a million)."""
     if all_clients:
         if not Client.objects.filter(owner=owner).exists():
-            raise ValidationError(
-                {"clients": "You have no clients yet; add some first."}
-            )
+            raise ValidationError({"clients": NO_CLIENTS_YET})
         return None
     chosen = list(clients or [])
     if not chosen:
-        raise ValidationError(
-            {"clients": "Choose at least one client, or “all my clients”."}
-        )
+        raise ValidationError({"clients": CHOOSE_CLIENTS})
     if any(client.owner_id != owner.pk for client in chosen):
-        raise ValidationError({"clients": "A chosen client belongs to another user."})
+        raise ValidationError(
+            {"clients": _("A chosen client belongs to another user.")}
+        )
     return chosen
 
 
@@ -454,7 +486,7 @@ def mailing_delete(*, mailing: Mailing) -> None:
 def _refuse_if_blocked(mailing: Mailing) -> None:
     if not mailing.is_active:
         raise ValidationError(
-            "A manager has disabled this mailing; it cannot send until re-enabled."
+            _("A manager has disabled this mailing; it cannot send until re-enabled.")
         )
 
 
@@ -466,9 +498,9 @@ def mailing_send_now(*, mailing: Mailing) -> None:
     """
     _refuse_if_blocked(mailing)
     if mailing.is_paused:
-        raise ValidationError("The mailing is paused; resume it first.")
+        raise ValidationError(_("The mailing is paused; resume it first."))
     if timezone.now() >= mailing.end_at:
-        raise ValidationError("The mailing has ended; change its end to send again.")
+        raise ValidationError(_("The mailing has ended; change its end to send again."))
     _enqueue_run(mailing, send_now=True)
 
 
@@ -529,7 +561,7 @@ def suppression_add(
         raise ValidationError(
             {
                 "emails": _("That is %(count)s addresses; the limit is %(limit)s.")
-                % {"count": f"{len(emails):,}", "limit": f"{MAX_SUPPRESSION_ADD:,}"}
+                % {"count": grouped(len(emails)), "limit": grouped(MAX_SUPPRESSION_ADD)}
             }
         )
     invalid = [email for email in emails if not address_is_valid(email)]
@@ -665,9 +697,9 @@ def user_block(*, actor: User, user: User, reason: str = "") -> User:
     superuser by a non-superuser)."""
     _require(actor, "accounts.block_user")
     if user.pk == actor.pk:
-        raise PermissionDenied("You cannot block yourself.")
+        raise PermissionDenied(_("You cannot block yourself."))
     if user.is_superuser and not actor.is_superuser:
-        raise PermissionDenied("Only a superuser can block a superuser.")
+        raise PermissionDenied(_("Only a superuser can block a superuser."))
     user.is_active = False
     user.blocked_at = timezone.now()
     user.save(update_fields=["is_active", "blocked_at"])

@@ -16,6 +16,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 from wagtail import hooks
 from wagtail.admin.ui.tables import BooleanColumn, Column, DateColumn
@@ -58,7 +60,25 @@ register_permission_policy(Mailing, ReadOnlyPermissionPolicy(Mailing))
 register_permission_policy(ModerationEvent, ReadOnlyPermissionPolicy(ModerationEvent))
 
 
-class MailingInspectView(InspectView):
+class ReadableInspectView(InspectView):
+    """Wagtail's inspect view, with yes/no and a dash in the manager's
+    language where it would print Python's True, False and None."""
+
+    def get_field_display_value(self, field_name, field):
+        value = super().get_field_display_value(field_name, field)
+        if isinstance(value, bool):
+            return _("yes") if value else _("no")
+        return "—" if value is None else value
+
+
+class YesNoColumn(BooleanColumn):
+    """A boolean column whose icon is titled yes/no in the manager's
+    language (Wagtail's titles it True/False)."""
+
+    cell_template_name = "mailing/admin/boolean_cell.html"
+
+
+class MailingInspectView(ReadableInspectView):
     """A mailing with its runs (counts per status) and its delivery log."""
 
     template_name = "mailing/admin/mailing_inspect.html"
@@ -91,7 +111,7 @@ class MailingInspectView(InspectView):
         return context
 
 
-class UserInspectView(InspectView):
+class UserInspectView(ReadableInspectView):
     """A user with block/unblock and the moderation events about them."""
 
     template_name = "mailing/admin/user_inspect.html"
@@ -112,7 +132,7 @@ class UserInspectView(InspectView):
 class MailingViewSet(SnippetViewSet):
     model = Mailing
     url_prefix = "moderation/mailings"
-    menu_label = "Mailings"
+    menu_label = gettext_lazy("Mailings")
     icon = "mail"
     inspect_view_enabled = True
     inspect_view_class = MailingInspectView
@@ -131,12 +151,12 @@ class MailingViewSet(SnippetViewSet):
     list_display = [
         "__str__",
         "owner",
-        Column("status", label="Status", accessor="get_status_display"),
-        BooleanColumn("is_active", label="Enabled"),
-        DateColumn("next_run_at", label="Next run"),
-        Column("sent", label="Sent"),
-        Column("failed", label="Failed"),
-        DateColumn("last_sent_at", label="Last send"),
+        Column("status", label=gettext_lazy("Status"), accessor="get_status_display"),
+        YesNoColumn("is_active", label=gettext_lazy("Enabled")),
+        DateColumn("next_run_at", label=gettext_lazy("Next run")),
+        Column("sent", label=gettext_lazy("Sent")),
+        Column("failed", label=gettext_lazy("Failed")),
+        DateColumn("last_sent_at", label=gettext_lazy("Last send")),
     ]
     list_filter = ["owner", "status", "is_active"]
     search_fields = ["message__subject", "owner__email"]
@@ -150,7 +170,7 @@ class MailingViewSet(SnippetViewSet):
 class UserViewSet(SnippetViewSet):
     model = User
     url_prefix = "moderation/users"
-    menu_label = "Users"
+    menu_label = gettext_lazy("Users")
     icon = "user"
     inspect_view_enabled = True
     inspect_view_class = UserInspectView
@@ -165,12 +185,12 @@ class UserViewSet(SnippetViewSet):
     list_display = [
         "email",
         "full_name",
-        BooleanColumn("is_active", label="Can log in"),
-        DateColumn("blocked_at", label="Blocked"),
-        DateColumn("date_joined", label="Joined"),
-        Column("sent", label="Sent"),
-        Column("failed", label="Failed"),
-        DateColumn("last_sent_at", label="Last send"),
+        YesNoColumn("is_active", label=gettext_lazy("Can log in")),
+        DateColumn("blocked_at", label=gettext_lazy("Blocked")),
+        DateColumn("date_joined", label=gettext_lazy("Joined")),
+        Column("sent", label=gettext_lazy("Sent")),
+        Column("failed", label=gettext_lazy("Failed")),
+        DateColumn("last_sent_at", label=gettext_lazy("Last send")),
     ]
     list_filter = ["is_active"]
     search_fields = ["email", "full_name"]
@@ -184,15 +204,16 @@ class UserViewSet(SnippetViewSet):
 class ModerationEventViewSet(SnippetViewSet):
     model = ModerationEvent
     url_prefix = "moderation/log"
-    menu_label = "Moderation log"
+    menu_label = gettext_lazy("Moderation log")
     icon = "history"
     inspect_view_enabled = True
+    inspect_view_class = ReadableInspectView
     list_display = [
-        DateColumn("created_at", label="When"),
-        Column("actor", label="Who"),
-        Column("action", label="What", accessor="get_action_display"),
-        Column("target_user", label="User"),
-        Column("target_mailing", label="Mailing"),
+        DateColumn("created_at", label=gettext_lazy("When")),
+        Column("actor", label=gettext_lazy("Who")),
+        Column("action", label=gettext_lazy("What"), accessor="get_action_display"),
+        Column("target_user", label=gettext_lazy("User")),
+        Column("target_mailing", label=gettext_lazy("Mailing")),
         "reason",
     ]
     list_filter = ["action"]
@@ -206,7 +227,7 @@ class ModerationEventViewSet(SnippetViewSet):
 
 class ModerationGroup(SnippetViewSetGroup):
     items = (MailingViewSet, UserViewSet, ModerationEventViewSet)
-    menu_label = "Moderation"
+    menu_label = gettext_lazy("Moderation")
     menu_icon = "warning"
     menu_order = 150
 
@@ -221,31 +242,54 @@ _ACTIONS = {
         Mailing,
         "mailing.disable_mailing",
         services.mailing_disable,
-        "Disable this mailing? It sends nothing until re-enabled.",
-        "Mailing disabled.",
+        gettext_lazy("Disable this mailing? It sends nothing until re-enabled."),
+        gettext_lazy("Mailing disabled."),
     ),
     "enable": (
         Mailing,
         "mailing.disable_mailing",
         services.mailing_enable,
-        "Enable this mailing again? Its next due run starts.",
-        "Mailing enabled.",
+        gettext_lazy("Enable this mailing again? Its next due run starts."),
+        gettext_lazy("Mailing enabled."),
     ),
     "block": (
         User,
         "accounts.block_user",
         services.user_block,
-        "Block this user? They cannot log in and their mailings stop.",
-        "User blocked.",
+        gettext_lazy("Block this user? They cannot log in and their mailings stop."),
+        gettext_lazy("User blocked."),
     ),
     "unblock": (
         User,
         "accounts.block_user",
         services.user_unblock,
-        "Unblock this user? They can log in again.",
-        "User unblocked.",
+        gettext_lazy("Unblock this user? They can log in again."),
+        gettext_lazy("User unblocked."),
     ),
 }
+
+
+# The confirmation page's title and button.
+_ACTION_TITLES = {
+    "disable": gettext_lazy("Disable"),
+    "enable": gettext_lazy("Enable"),
+    "block": gettext_lazy("Block"),
+    "unblock": gettext_lazy("Unblock"),
+}
+_ACTION_CONFIRMS = {
+    "disable": gettext_lazy("Yes, disable"),
+    "enable": gettext_lazy("Yes, enable"),
+    "block": gettext_lazy("Yes, block"),
+    "unblock": gettext_lazy("Yes, unblock"),
+}
+
+
+def _message_of(error: Exception) -> str:
+    """The text of a service's refusal, without a ValidationError's list
+    brackets."""
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    return str(error)
 
 
 def _index_url(model) -> str:
@@ -276,7 +320,7 @@ def moderation_action(request, action, pk):
         try:
             service(actor=request.user, reason=reason, **kwargs)
         except (PermissionDenied, ValidationError) as error:
-            messages.error(request, str(error) or "Not allowed.")
+            messages.error(request, _message_of(error) or _("Not allowed."))
         else:
             messages.success(request, done)
         return redirect(next_url or _index_url(model))
@@ -287,6 +331,8 @@ def moderation_action(request, action, pk):
             "target": target,
             "question": question,
             "action": action,
+            "title": _ACTION_TITLES[action],
+            "confirm": _ACTION_CONFIRMS[action],
             "next": next_url,
             "cancel_url": next_url or _index_url(model),
         },
@@ -314,7 +360,7 @@ def _moderation_buttons(snippet, user, next_url=None):
     if isinstance(snippet, Mailing) and user.has_perm("mailing.disable_mailing"):
         action = "enable" if not snippet.is_active else "disable"
         yield ListingButton(
-            action.capitalize(),
+            _ACTION_TITLES[action],
             url=action_url(action, snippet.pk, next_url or ""),
             icon_name="cog",
             priority=5,
@@ -324,7 +370,7 @@ def _moderation_buttons(snippet, user, next_url=None):
             return  # the service refuses these; no button that cannot work
         action = "unblock" if not snippet.is_active else "block"
         yield ListingButton(
-            action.capitalize(),
+            _ACTION_TITLES[action],
             url=action_url(action, snippet.pk, next_url or ""),
             icon_name="lock" if action == "block" else "lock-open",
             priority=5,

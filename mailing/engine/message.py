@@ -13,6 +13,8 @@ goes out IDNA-encoded; an address with a UTF-8 local part makes the message
 an SMTPUTF8 one (RFC 6532: that address is written as UTF-8 in `To`).
 
 The HTML part is sanitised again here (mailing.sanitize), once per run.
+The footer with the unsubscribe link is in the language of the mailing's
+owner (the customer who sends it), whoever the recipient is.
 """
 
 import binascii
@@ -26,7 +28,10 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
 
+from accounts.selectors import user_language
 from mailing.addresses import InvalidAddress, WireAddress, wire_address
 from mailing.rendering import render_message
 from mailing.sanitize import sanitize_html
@@ -121,6 +126,9 @@ class PreparedMessage:
     html_body: str
     unsubscribe_prefix: str
     unsubscribe_suffix: str
+    # The footer in the owner's language, split around the link.
+    footer_text: tuple[str, str]
+    footer_html: tuple[str, str]
     smtputf8_sender: bool = False
 
     @classmethod
@@ -138,6 +146,14 @@ class PreparedMessage:
             "mailing_public:unsubscribe", args=[_TOKEN_MARK]
         )
         prefix, suffix = url.split(_TOKEN_MARK)
+        language = user_language(user_id=mailing.owner_id) or settings.LANGUAGE_CODE
+        with translation.override(language):
+            footer_text = _("To stop receiving these messages: %(link)s") % {
+                "link": _TOKEN_MARK
+            }
+            footer_html = _(
+                '<a href="%(link)s">Unsubscribe</a> from these messages.'
+            ) % {"link": _TOKEN_MARK}
         return cls(
             run_id=run.pk,
             owner_id=mailing.owner_id,
@@ -150,6 +166,10 @@ class PreparedMessage:
             smtputf8_sender=sender.smtputf8,
             unsubscribe_prefix=prefix,
             unsubscribe_suffix=suffix,
+            footer_text=_around_mark(footer_text),
+            footer_html=_around_mark(
+                f'<p style="font-size:small;color:#666">{footer_html}</p>'
+            ),
         )
 
     def message_id(self, client_id) -> str:
@@ -167,7 +187,8 @@ class PreparedMessage:
         token = unsubscribe_token(owner_id=self.owner_id, client_id=client_id or 0)
         link = f"{self.unsubscribe_prefix}{token}{self.unsubscribe_suffix}"
         message_id = self.message_id(client_id)
-        text = body.rstrip() + (f"\n\n-- \nTo stop receiving these messages: {link}\n")
+        before, after = self.footer_text
+        text = body.rstrip() + f"\n\n-- \n{before}{link}{after}\n"
         head = [
             f"From: {self.from_header}",
             "To: " + _mailbox("To", full_name or "", recipient.address),
@@ -185,10 +206,8 @@ class PreparedMessage:
         if not self.html_body:
             lines = "\n".join(head) + "\n" + text_part + "\n"
             return message_id, _wire(lines, utf8)
-        footer = (
-            f'<p style="font-size:small;color:#666"><a href="{html.escape(link)}">'
-            "Unsubscribe</a> from these messages.</p>"
-        )
+        before, after = self.footer_html
+        footer = f"{before}{html.escape(link)}{after}"
         if "</body>" in markup:
             markup = markup.replace("</body>", footer + "</body>", 1)
         else:
@@ -206,6 +225,12 @@ class PreparedMessage:
             + f"--{boundary}--\n"
         )
         return message_id, _wire(parts, utf8)
+
+
+def _around_mark(text: str) -> tuple[str, str]:
+    """`text` split where the link goes (a translation keeps the mark once)."""
+    before, _mark, after = text.partition(_TOKEN_MARK)
+    return before, after
 
 
 def _wire(text: str, utf8: bool = False) -> bytes:

@@ -2,10 +2,13 @@
 engine delivers (IDNA domains always, UTF-8 local parts with SMTPUTF8), and
 what they refuse, they refuse at input with a message."""
 
+import re
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import translation
 
 from mailing import services
 from mailing.addresses import (
@@ -48,6 +51,27 @@ def test_refused_addresses_say_why(given):
     with pytest.raises(ValidationError) as error:
         address_normalize(given)
     assert "valid email address" in error.value.messages[0]
+
+
+@pytest.mark.parametrize("given", REFUSED)
+def test_a_russian_reader_is_told_why_in_russian(given):
+    """The reason is in Russian, or left out: never a sentence half in
+    English."""
+    with translation.override("ru"):
+        with pytest.raises(ValidationError) as error:
+            address_normalize(given)
+        message = error.value.messages[0]
+    assert message.startswith("Введите правильный адрес"), message
+    latin = re.findall(r"[A-Za-z]{2,}", message)
+    assert set(latin) <= {"e", "mail", "IP"}, message
+
+
+def test_an_english_reader_gets_the_reason_in_plain_words():
+    with pytest.raises(ValidationError) as error:
+        address_normalize("ann@localhost")
+    assert error.value.messages == [
+        "Enter a valid email address: the domain after the @ sign has no period."
+    ]
 
 
 def test_wire_form_encodes_the_domain_and_flags_utf8_local_parts():
