@@ -4,6 +4,7 @@ behind them do the writes (and validate again)."""
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -168,6 +169,7 @@ class MailingForm(forms.ModelForm):
     clients = ClientChoiceField(
         queryset=Client.objects.none(),
         required=False,
+        label=_("Clients"),
         widget=ClientPicker(),
         help_text=_("Search and pick clients one by one, or tick “all my clients”."),
     )
@@ -288,7 +290,10 @@ class DeliveryFilterForm(forms.Form):
             *(
                 (
                     run.pk,
-                    timezone.localtime(run.scheduled_for).strftime("%Y-%m-%d %H:%M"),
+                    date_format(
+                        timezone.localtime(run.scheduled_for),
+                        "SHORT_DATETIME_FORMAT",
+                    ),
                 )
                 for run in runs
             ),

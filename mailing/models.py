@@ -461,6 +461,31 @@ class Suppression(models.Model):
         """Whether the customer may lift the entry (not the recipient's act)."""
         return self.reason not in self.RECIPIENT_REASONS
 
+    @property
+    def source_display(self) -> str:
+        """The source in the reader's language. It is stored in English, as a
+        record; the sources Mailsite writes itself are translated here, and
+        any other text is shown as stored."""
+        source, _sep, mailing_id = self.source.partition(_MAILING_SUFFIX)
+        label = SUPPRESSION_SOURCES.get(source)
+        if label is None:
+            return self.source
+        if mailing_id:
+            return _("%(source)s, mailing #%(id)s") % {
+                "source": label,
+                "id": mailing_id,
+            }
+        return str(label)
+
+
+# The sources Mailsite itself writes on suppression entries, and their labels.
+_MAILING_SUFFIX = ", mailing #"
+SUPPRESSION_SOURCES = {
+    "added by hand": _("added by hand"),
+    "unsubscribe link": _("unsubscribe link"),
+    "one-click unsubscribe": _("one-click unsubscribe"),
+}
+
 
 class ModerationEvent(models.Model):
     """A manager's action on a user or a mailing: who, what, when."""

@@ -28,7 +28,10 @@ from mailing.tests.factories import (
 from mailing.unsubscribe import unsubscribe_token
 
 # Names and abbreviations that stay Latin in Russian text.
-ALLOWED_LATIN = {"Mailsite", "CSV", "RSS", "IP", "E-mail"}
+ALLOWED_LATIN = {"Mailsite", "CSV", "HTML", "RSS", "IP", "E-mail"}
+# Not words of a language: message placeholders ({{ full_name }}) and time
+# zone names (Europe/Berlin), which are the user's own setting.
+_CODE = re.compile(r"\{\{.*?\}\}|\b[A-Z][a-z]+/[A-Za-z_]+(?:/[A-Za-z_]+)?")
 # Elements whose text is not the page's language: scripts, anything marked
 # with its own lang (each language in the switcher names itself) and what is
 # marked translate="no" (time zone names such as America/New_York).
@@ -119,7 +122,7 @@ def visible_text(html: str, language: str) -> str:
 
 
 def english_words(text: str) -> list[str]:
-    text = _EMAIL_OR_URL.sub(" ", text)
+    text = _EMAIL_OR_URL.sub(" ", _CODE.sub(" ", text))
     return [
         word
         for word in re.findall(r"[A-Za-z]+(?:['’-][A-Za-z]+)*", text)

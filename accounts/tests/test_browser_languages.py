@@ -76,7 +76,7 @@ def test_a_russian_visitor_signs_up_and_schedules_in_their_zone(russian_tab, smt
     shot("3-new-mailing")
     tab.locator("main form button[type=submit]").click()
     tab.wait_for_url(re.compile(r"/app/mailings/\d+/$"))
-    tab.get_by_text("2027-01-15 09:00").first.wait_for()
+    tab.get_by_text("15.01.2027 09:00").first.wait_for()
     shot("4-mailing")
     mailing = Mailing.objects.get(owner=user)
     # 09:00 in New York in January is 14:00 UTC.
