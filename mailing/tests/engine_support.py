@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from mailing.models import Client, Mailing, Message
+from mailing.tests.counters import run_counters_counted
 
 _seq = itertools.count(1)
 
@@ -104,18 +105,7 @@ def manage_process(sink, command, *options, **env) -> subprocess.Popen:
 
 def assert_counters_match(run) -> None:
     """The counters the engine keeps on a run equal a count of its rows."""
-    from django.db.models import Count, Max, Q
-
-    from mailing.models import Delivery
-
-    closed = ["sent", "failed"]
-    counted = Delivery.objects.filter(run=run).aggregate(
-        delivery_count=Count("pk"),
-        sent_count=Count("pk", filter=Q(status="sent")),
-        failed_count=Count("pk", filter=Q(status="failed")),
-        deferred_count=Count("pk", filter=Q(attempts__gt=0) & ~Q(status__in=closed)),
-        last_sent_at=Max("last_attempt_at", filter=Q(status="sent")),
-    )
+    counted = run_counters_counted(run)
     run.refresh_from_db()
     assert {name: getattr(run, name) for name in counted} == counted
 
