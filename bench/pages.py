@@ -221,8 +221,9 @@ def _build_mailing_data() -> None:
             """,
             """
             INSERT INTO mailing_run (mailing_id, scheduled_for, status, created_at,
-                                     started_at, finished_at)
-            SELECT id, start_at, 'finished', now(), start_at, start_at
+                                     started_at, finished_at, delivery_count,
+                                     sent_count, failed_count, deferred_count)
+            SELECT id, start_at, 'finished', now(), start_at, start_at, 0, 0, 0, 0
             FROM mailing_mailing
             """,
             f"""
@@ -244,6 +245,17 @@ def _build_mailing_data() -> None:
             WHERE c.nth >= (r.nth * 3) % {CLIENTS // OWNERS - DELIVERIES_PER_RUN}
               AND c.nth < (r.nth * 3) % {CLIENTS // OWNERS - DELIVERIES_PER_RUN}
                           + {DELIVERIES_PER_RUN}
+            """,
+            # The counters the engine keeps, computed once from the rows.
+            """
+            UPDATE mailing_run r SET delivery_count = d.n, sent_count = d.sent,
+                failed_count = d.failed, last_sent_at = d.last
+            FROM (SELECT run_id, count(*) AS n,
+                         count(*) FILTER (WHERE status = 'sent') AS sent,
+                         count(*) FILTER (WHERE status = 'failed') AS failed,
+                         max(last_attempt_at) FILTER (WHERE status = 'sent') AS last
+                  FROM mailing_delivery GROUP BY run_id) d
+            WHERE r.id = d.run_id
             """,
             "ANALYZE",
         ):
