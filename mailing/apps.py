@@ -7,8 +7,10 @@ class MailingConfig(AppConfig):
 
     def ready(self):
         # The home page's cached figures follow mailings and clients.
-        from mailing import counts, figures
+        from mailing import counts, figures, receivers
 
         figures.connect_receivers()
         # So do the cached client counts of each customer.
         counts.connect_receivers()
+        # Blocking a user (in accounts) lands in the moderation log.
+        receivers.connect_receivers()
