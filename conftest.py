@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from mailsite.smtp_sink import SMTPSink
+from mailing.devtools.smtp_sink import SMTPSink
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = os.path.join(os.path.dirname(__file__), "test-artifacts")

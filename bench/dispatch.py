@@ -111,7 +111,7 @@ def start_sink():
             process.wait()
 
         return f"Postfix smtp-sink ({binary})", port, stop
-    from mailsite.smtp_sink import SMTPSink
+    from mailing.devtools.smtp_sink import SMTPSink
 
     sink = SMTPSink(port=port).start()
 
@@ -483,7 +483,7 @@ def main() -> None:
             ratio = results[100_000]["peak_rss_mb"] / results[10_000]["peak_rss_mb"]
             print(f"Peak RSS 100k / 10k: {ratio:.2f} (target <= 1.2)")
         if args.crash:
-            from mailsite.smtp_sink import SMTPSink
+            from mailing.devtools.smtp_sink import SMTPSink
 
             crash_sink = SMTPSink().start()
             crash_sink.messages = _Tally()
