@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from mailing.engine.config import engine_config
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Every variable the settings read; each test starts from none of them.
@@ -204,7 +206,6 @@ def test_every_variable_is_cleared_by_these_tests():
 
 def test_the_engine_reads_its_knobs_from_settings(settings):
     """engine_config() has no defaults of its own: it follows the settings."""
-    from mailing.engine.config import engine_config
 
     settings.MAILING_RETRY_MAX_SECONDS = 123
     settings.MAILING_BREAKER_MAX_PAUSE_SECONDS = 456
