@@ -9,6 +9,8 @@ from django.utils.translation import gettext as _
 
 MANAGERS = "Managers"
 CONTENT_MANAGERS = "Content managers"
+# The permission that lets a manager block and unblock users.
+BLOCK_USER = "accounts.block_user"
 
 # (app_label, codename) pairs held through Group.permissions.
 MANAGER_PERMISSIONS = [
@@ -64,12 +66,12 @@ def user_moderation_refusal(actor, user) -> str | None:
 
     The one home of "who may block whom": the services refuse with this
     text, the admin offers a block/unblock button only where it is None.
-    Blocking needs `accounts.block_user`; nobody blocks themselves (a manager
+    Blocking needs BLOCK_USER; nobody blocks themselves (a manager
     could lock every manager out); only a superuser blocks a superuser. The
     same holds for unblocking: whoever may not block a user may not undo a
     block on them either.
     """
-    if not actor.has_perm("accounts.block_user"):
+    if not actor.has_perm(BLOCK_USER):
         return _("You may not block or unblock users.")
     if user.pk == actor.pk:
         return _("You cannot block yourself.")

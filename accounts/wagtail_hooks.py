@@ -48,7 +48,7 @@ register_action(
     AdminAction(
         model=User,
         target_arg="user",
-        permission="accounts.block_user",
+        permission=roles.BLOCK_USER,
         service=services.user_block,
         title=_("Block"),
         question=_("Block this user? They cannot log in and their mailings stop."),
@@ -63,7 +63,7 @@ register_action(
     AdminAction(
         model=User,
         target_arg="user",
-        permission="accounts.block_user",
+        permission=roles.BLOCK_USER,
         service=services.user_unblock,
         title=_("Unblock"),
         question=_("Unblock this user? They can log in again."),

@@ -63,3 +63,27 @@ def test_who_may_moderate_whom(manager, customer, superuser):
     assert not roles.may_moderate_user(manager, superuser)
     assert not roles.may_moderate_user(manager, manager)
     assert not roles.may_moderate_user(customer, manager)
+
+
+def test_the_admin_asks_then_blocks_and_goes_back_to_the_users(
+    client, manager, customer
+):
+    """GET asks (with a red button), POST blocks and returns to the user
+    listing when no `next` is given; a foreign `next` is not followed."""
+    client.force_login(manager)
+    url = f"/cms/moderation/block/{customer.pk}/"
+    page = client.get(url).content.decode()
+    assert "Block this user?" in page and "button serious" in page
+    response = client.post(url + "?next=https://evil.example/", {"reason": "spam"})
+    assert response["Location"] == "/cms/moderation/users/"
+    customer.refresh_from_db()
+    assert not customer.is_active
+
+
+def test_the_admin_shows_a_refusal(client, manager, superuser):
+    """A manager's forged POST against a superuser is refused, with why."""
+    client.force_login(manager)
+    response = client.post(f"/cms/moderation/block/{superuser.pk}/", follow=True)
+    assert "Only a superuser can block a superuser." in response.content.decode()
+    superuser.refresh_from_db()
+    assert superuser.is_active
