@@ -31,9 +31,11 @@ run: install translations
 	@echo
 	$(VENV)/bin/honcho start -f Procfile
 
+# Style, and who may import whom (the contracts in pyproject.toml).
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: install
 	$(VENV)/bin/ruff check --fix .

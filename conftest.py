@@ -1,10 +1,24 @@
 """Fixtures shared by every app's tests."""
 
 import os
+from pathlib import Path
 
 import pytest
+from allauth.account.models import EmailAddress
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
+from django.core.management import call_command
+from django.db import connection
+from django.utils import translation
+from django_redis import get_redis_connection
+from playwright.sync_api import sync_playwright
 
-from mailsite.smtp_sink import SMTPSink
+from accounts.roles import CONTENT_MANAGERS, MANAGERS
+from mailing.devtools.smtp_sink import SMTPSink
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = os.path.join(os.path.dirname(__file__), "test-artifacts")
@@ -20,8 +34,6 @@ def _real_services_in_ci(request):
     """
     if not IN_CI:
         return
-    from django.conf import settings
-    from django.db import connection
 
     engine = settings.DATABASES["default"]["ENGINE"]
     cache_backend = settings.CACHES["default"]["BACKEND"]
@@ -34,7 +46,6 @@ def _real_services_in_ci(request):
     with blocker.unblock(), connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         assert cursor.fetchone() == (1,)
-    from django_redis import get_redis_connection
 
     assert get_redis_connection("default").ping(), "Redis does not answer"
     assert os.path.exists(CHROMIUM), f"Chromium is missing at {CHROMIUM}"
@@ -44,10 +55,6 @@ def _real_services_in_ci(request):
 def _compiled_translations():
     """Tests read the Russian pages from the .mo files, which are not kept in
     the repository: compile them when missing or older than their .po."""
-    from pathlib import Path
-
-    from django.conf import settings
-    from django.core.management import call_command
 
     for po in Path(settings.LOCALE_PATHS[0]).glob("*/LC_MESSAGES/*.po"):
         mo = po.with_suffix(".mo")
@@ -61,8 +68,6 @@ def _default_language():
     """Each test starts in the site's language: a request to a Russian page
     leaves Russian active in the thread (LocaleMiddleware does not undo it),
     and the next test's messages would come out in Russian."""
-    from django.conf import settings
-    from django.utils import translation
 
     translation.activate(settings.LANGUAGE_CODE)
     yield
@@ -72,7 +77,6 @@ def _default_language():
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Rate limits and cached figures live in the cache; no test sees another's."""
-    from django.core.cache import cache
 
     cache.clear()
     yield
@@ -94,8 +98,6 @@ def _content_types_match_the_database(request):
         yield
         return
     request.getfixturevalue("transactional_db")
-    from django.apps import apps
-    from django.contrib.contenttypes.models import ContentType
 
     ContentType.objects.clear_cache()
     ContentType.objects.get_for_models(*apps.get_models(), for_concrete_models=False)
@@ -117,7 +119,6 @@ def smtp_sink(settings):
 
 
 def pytest_report_header(config):
-    from django.conf import settings
 
     return (
         f"database: {settings.DATABASES['default']['ENGINE']}, "
@@ -138,7 +139,6 @@ def browser():
     """Debian's Chromium, headless, driven by Playwright."""
     if not os.path.exists(CHROMIUM):
         missing(f"Chromium ({CHROMIUM})")
-    from playwright.sync_api import sync_playwright
 
     # Playwright's sync API keeps an event loop running in this thread; the
     # ORM calls the tests make around it are still plain synchronous calls.
@@ -204,9 +204,6 @@ PASSWORD = "correct-horse-battery-9"
 @pytest.fixture
 def make_user(db):
     """Create a user: `make_user("a@example.com", group=roles.MANAGERS)`."""
-    from allauth.account.models import EmailAddress
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
 
     def make(
         email="someone@example.com",
@@ -242,14 +239,12 @@ def customer(make_user):
 
 @pytest.fixture
 def manager(make_user):
-    from accounts.roles import MANAGERS
 
     return make_user("manager@example.com", group=MANAGERS)
 
 
 @pytest.fixture
 def content_manager(make_user):
-    from accounts.roles import CONTENT_MANAGERS
 
     return make_user("editor@example.com", group=CONTENT_MANAGERS)
 

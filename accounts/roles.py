@@ -5,8 +5,12 @@ holds are listed here so that the migration, the demo data and the tests
 share one source of truth.
 """
 
+from django.utils.translation import gettext as _
+
 MANAGERS = "Managers"
 CONTENT_MANAGERS = "Content managers"
+# The permission that lets a manager block and unblock users.
+BLOCK_USER = "accounts.block_user"
 
 # (app_label, codename) pairs held through Group.permissions.
 MANAGER_PERMISSIONS = [
@@ -55,3 +59,27 @@ def is_content_manager(user) -> bool:
 def can_access_cms(user) -> bool:
     """Whether the Wagtail admin at /cms/ is open to this user."""
     return user.is_authenticated and user.has_perm("wagtailadmin.access_admin")
+
+
+def user_moderation_refusal(actor, user) -> str | None:
+    """Why `actor` may not block or unblock `user`, or None when they may.
+
+    The one home of "who may block whom": the services refuse with this
+    text, the admin offers a block/unblock button only where it is None.
+    Blocking needs BLOCK_USER; nobody blocks themselves (a manager
+    could lock every manager out); only a superuser blocks a superuser. The
+    same holds for unblocking: whoever may not block a user may not undo a
+    block on them either.
+    """
+    if not actor.has_perm(BLOCK_USER):
+        return _("You may not block or unblock users.")
+    if user.pk == actor.pk:
+        return _("You cannot block yourself.")
+    if user.is_superuser and not actor.is_superuser:
+        return _("Only a superuser can block a superuser.")
+    return None
+
+
+def may_moderate_user(actor, user) -> bool:
+    """Whether `actor` may block or unblock `user` (see above)."""
+    return user_moderation_refusal(actor, user) is None

@@ -111,7 +111,7 @@ def start_sink():
             process.wait()
 
         return f"Postfix smtp-sink ({binary})", port, stop
-    from mailsite.smtp_sink import SMTPSink
+    from mailing.devtools.smtp_sink import SMTPSink
 
     sink = SMTPSink(port=port).start()
 
@@ -398,7 +398,7 @@ def bare_aiosmtplib(port: int, count: int, connections: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-def main() -> None:
+def _parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--large", action="store_true", help="also 100,000 clients")
     parser.add_argument("--connections", type=int, default=8)
@@ -423,16 +423,88 @@ def main() -> None:
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--child-lease", type=float, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def _run_child(args: argparse.Namespace) -> None:
+    engine = {
+        "MAILING_CONNECTIONS": args.connections,
+        "MAILING_PROCESSES": args.processes,
+    }
+    if args.child_lease:
+        engine["MAILING_LEASE_SECONDS"] = args.child_lease
+    setup_django(args.port, **engine)
+    child_engine(args.child)
+
+
+def _baselines(port: int) -> tuple[float, float]:
+    """(a) the naive rate and (b) the best bare client's, printed."""
+    naive_rate = naive(port, 2000)
+    print(f"(a) naive send_mail per recipient: {naive_rate:8.0f} msg/s")
+    bare = {}
+    for connections in (10, 20, 50):
+        bare[f"smtplib, {connections} threads"] = bare_smtplib(port, 20000, connections)
+        bare[f"aiosmtplib, {connections} connections"] = bare_aiosmtplib(
+            port, 20000, connections
+        )
+    for name, rate in bare.items():
+        print(f"    bare {name:28}: {rate:8.0f} msg/s")
+    best_name, best = max(bare.items(), key=lambda item: item[1])
+    print(f"(b) best bare client ({best_name}): {best:8.0f} msg/s")
+    return naive_rate, best
+
+
+def _engine_runs(args, port: int, naive_rate: float, best: float) -> None:
+    sizes = [10_000, 100_000] if args.large else [10_000]
+    results = {}
+    for size in sizes:
+        figures = run_engine(size, port, args.connections, args.processes)
+        results[size] = figures
+        rate = figures["sent"] / figures["seconds"]
+        print(
+            f"Engine, {size:>7,} clients: {figures['sent']:,}/{figures['total']:,}"
+            f" sent in {figures['seconds']:.1f}s = {rate:,.0f} msg/s;"
+            f" peak RSS {figures['peak_rss_mb']:.0f} MB;"
+            f" {figures['queries'] / max(figures['sent'], 1):.4f} queries/msg"
+            f" ({figures['queries']} queries)"
+        )
+        print(
+            f"    = {rate / naive_rate:.1f}x naive (target >= 3x),"
+            f" {100 * rate / best:.0f}% of the best bare client"
+            f" (target >= 80%)"
+        )
+    if 100_000 in results:
+        ratio = results[100_000]["peak_rss_mb"] / results[10_000]["peak_rss_mb"]
+        print(f"Peak RSS 100k / 10k: {ratio:.2f} (target <= 1.2)")
+
+
+def _crash_runs(args, crash_sink) -> None:
+    target = 2 * args.connections * args.processes
+    print(
+        f"Crash runs: {args.crash_clients:,} clients each, kill -9 of the"
+        f" dispatcher ({args.processes} process(es) x {args.connections}"
+        f" connections), takeover after a {args.lease:g} s lease:"
+    )
+    for n in range(5):
+        arrived, lost, duplicated = crash_round(
+            crash_sink,
+            crash_sink.port,
+            count=args.crash_clients,
+            kill_at=args.crash_clients * (15 + 15 * n) // 100,
+            connections=args.connections,
+            processes=args.processes,
+            lease=args.lease,
+        )
+        print(
+            f"    kill {n + 1} after {arrived:>6,} messages: lost {lost}"
+            f" (must be 0), duplicated {duplicated} (target <= {target})"
+        )
+
+
+def main() -> None:
+    args = _parse_args()
     if args.child:
-        engine = {
-            "MAILING_CONNECTIONS": args.connections,
-            "MAILING_PROCESSES": args.processes,
-        }
-        if args.child_lease:
-            engine["MAILING_LEASE_SECONDS"] = args.child_lease
-        setup_django(args.port, **engine)
-        child_engine(args.child)
+        _run_child(args)
         return
 
     sink_name, port, stop_sink = start_sink()
@@ -445,69 +517,15 @@ def main() -> None:
         call_command("migrate", verbosity=0)
         print(f"Sink: {sink_name} on 127.0.0.1:{port}")
         print(f"CPUs: {os.cpu_count()}; PostgreSQL database {DB_NAME}")
-
-        naive_rate = naive(port, 2000)
-        print(f"(a) naive send_mail per recipient: {naive_rate:8.0f} msg/s")
-        bare = {}
-        for connections in (10, 20, 50):
-            bare[f"smtplib, {connections} threads"] = bare_smtplib(
-                port, 20000, connections
-            )
-            bare[f"aiosmtplib, {connections} connections"] = bare_aiosmtplib(
-                port, 20000, connections
-            )
-        for name, rate in bare.items():
-            print(f"    bare {name:28}: {rate:8.0f} msg/s")
-        best_name, best = max(bare.items(), key=lambda item: item[1])
-        print(f"(b) best bare client ({best_name}): {best:8.0f} msg/s")
-
-        sizes = [10_000, 100_000] if args.large else [10_000]
-        results = {}
-        for size in sizes:
-            figures = run_engine(size, port, args.connections, args.processes)
-            results[size] = figures
-            rate = figures["sent"] / figures["seconds"]
-            print(
-                f"Engine, {size:>7,} clients: {figures['sent']:,}/{figures['total']:,}"
-                f" sent in {figures['seconds']:.1f}s = {rate:,.0f} msg/s;"
-                f" peak RSS {figures['peak_rss_mb']:.0f} MB;"
-                f" {figures['queries'] / max(figures['sent'], 1):.4f} queries/msg"
-                f" ({figures['queries']} queries)"
-            )
-            print(
-                f"    = {rate / naive_rate:.1f}x naive (target >= 3x),"
-                f" {100 * rate / best:.0f}% of the best bare client"
-                f" (target >= 80%)"
-            )
-        if 100_000 in results:
-            ratio = results[100_000]["peak_rss_mb"] / results[10_000]["peak_rss_mb"]
-            print(f"Peak RSS 100k / 10k: {ratio:.2f} (target <= 1.2)")
+        naive_rate, best = _baselines(port)
+        _engine_runs(args, port, naive_rate, best)
         if args.crash:
-            from mailsite.smtp_sink import SMTPSink
+            from mailing.devtools.smtp_sink import SMTPSink
 
             crash_sink = SMTPSink().start()
             crash_sink.messages = _Tally()
             stop_crash_sink = crash_sink.stop
-            target = 2 * args.connections * args.processes
-            print(
-                f"Crash runs: {args.crash_clients:,} clients each, kill -9 of the"
-                f" dispatcher ({args.processes} process(es) x {args.connections}"
-                f" connections), takeover after a {args.lease:g} s lease:"
-            )
-            for n in range(5):
-                arrived, lost, duplicated = crash_round(
-                    crash_sink,
-                    crash_sink.port,
-                    count=args.crash_clients,
-                    kill_at=args.crash_clients * (15 + 15 * n) // 100,
-                    connections=args.connections,
-                    processes=args.processes,
-                    lease=args.lease,
-                )
-                print(
-                    f"    kill {n + 1} after {arrived:>6,} messages: lost {lost}"
-                    f" (must be 0), duplicated {duplicated} (target <= {target})"
-                )
+            _crash_runs(args, crash_sink)
     finally:
         from django.db import connections
 

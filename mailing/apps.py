@@ -6,9 +6,12 @@ class MailingConfig(AppConfig):
     name = "mailing"
 
     def ready(self):
-        # The home page's cached figures follow mailings and clients.
-        from mailing import counts, figures
+        # The home page's cached figures follow mailings and clients. (These
+        # modules import models, which Django loads only after apps.py.)
+        from mailing import counts, figures, receivers  # noqa: PLC0415
 
         figures.connect_receivers()
         # So do the cached client counts of each customer.
         counts.connect_receivers()
+        # Blocking a user (in accounts) lands in the moderation log.
+        receivers.connect_receivers()

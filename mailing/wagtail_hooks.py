@@ -5,20 +5,14 @@ Nobody creates, edits or deletes mailings or users here: the viewsets use a
 read-only permission policy (customers change their own objects in the
 customer area, superusers edit users in Wagtail's own Users screen). Every
 action goes through a service that checks the permission again and records
-a ModerationEvent.
+a ModerationEvent; the confirm-then-act page, and blocking users, are
+accounts' (accounts.admin_actions, accounts.wagtail_hooks).
 """
 
-from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods
 from wagtail import hooks
 from wagtail.admin.ui.tables import BooleanColumn, Column, DateColumn
 from wagtail.admin.widgets import ListingButton
@@ -32,6 +26,12 @@ from wagtail.snippets.views.snippets import (
 )
 
 from accounts import roles
+from accounts.admin_actions import (
+    AdminAction,
+    action_title,
+    action_url,
+    register_action,
+)
 from mailing import selectors, services
 from mailing.models import Delivery, Mailing, ModerationEvent
 
@@ -120,9 +120,7 @@ class UserInspectView(ReadableInspectView):
         context = super().get_context_data(**kwargs)
         user, actor = self.object, self.request.user
         context.update(
-            can_block=actor.has_perm("accounts.block_user")
-            and user.pk != actor.pk
-            and (actor.is_superuser or not user.is_superuser),
+            can_block=roles.may_moderate_user(actor, user),
             stats=selectors.customer_stats(owner=user),
             events=user.moderation_events.select_related("actor")[:20],
         )
@@ -235,124 +233,42 @@ class ModerationGroup(SnippetViewSetGroup):
 register_snippet(ModerationGroup)
 
 
-# Actions: GET asks for confirmation, POST acts ---------------------------
+# Disable and enable: the confirm-then-act page is accounts' (it serves
+# blocking users too).
 
-_ACTIONS = {
-    "disable": (
-        Mailing,
-        "mailing.disable_mailing",
-        services.mailing_disable,
-        gettext_lazy("Disable this mailing? It sends nothing until re-enabled."),
-        gettext_lazy("Mailing disabled."),
-    ),
-    "enable": (
-        Mailing,
-        "mailing.disable_mailing",
-        services.mailing_enable,
-        gettext_lazy("Enable this mailing again? Its next due run starts."),
-        gettext_lazy("Mailing enabled."),
-    ),
-    "block": (
-        User,
-        "accounts.block_user",
-        services.user_block,
-        gettext_lazy("Block this user? They cannot log in and their mailings stop."),
-        gettext_lazy("User blocked."),
-    ),
-    "unblock": (
-        User,
-        "accounts.block_user",
-        services.user_unblock,
-        gettext_lazy("Unblock this user? They can log in again."),
-        gettext_lazy("User unblocked."),
-    ),
-}
+_MAILING_LIST = "wagtailsnippets_mailing_mailing:list"
 
-
-# The confirmation page's title and button.
-_ACTION_TITLES = {
-    "disable": gettext_lazy("Disable"),
-    "enable": gettext_lazy("Enable"),
-    "block": gettext_lazy("Block"),
-    "unblock": gettext_lazy("Unblock"),
-}
-_ACTION_CONFIRMS = {
-    "disable": gettext_lazy("Yes, disable"),
-    "enable": gettext_lazy("Yes, enable"),
-    "block": gettext_lazy("Yes, block"),
-    "unblock": gettext_lazy("Yes, unblock"),
-}
-
-
-def _message_of(error: Exception) -> str:
-    """The text of a service's refusal, without a ValidationError's list
-    brackets."""
-    if isinstance(error, ValidationError):
-        return " ".join(error.messages)
-    return str(error)
-
-
-def _index_url(model) -> str:
-    if model is Mailing:
-        return reverse(MailingViewSet().get_url_name("list"))
-    return reverse(UserViewSet().get_url_name("list"))
-
-
-@require_http_methods(["GET", "POST"])
-def moderation_action(request, action, pk):
-    if action not in _ACTIONS:
-        # Only those who moderate learn which actions exist.
-        if not request.user.has_perm("mailing.disable_mailing") and not (
-            request.user.has_perm("accounts.block_user")
-        ):
-            raise PermissionDenied
-        raise Http404(f"There is no moderation action “{action}”.")
-    model, permission, service, question, done = _ACTIONS[action]
-    if not request.user.has_perm(permission):
-        raise PermissionDenied
-    target = get_object_or_404(model, pk=pk)
-    next_url = request.POST.get("next") or request.GET.get("next") or ""
-    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
-        next_url = ""
-    if request.method == "POST":
-        reason = request.POST.get("reason", "").strip()[:1000]
-        kwargs = {"mailing": target} if model is Mailing else {"user": target}
-        try:
-            service(actor=request.user, reason=reason, **kwargs)
-        except (PermissionDenied, ValidationError) as error:
-            messages.error(request, _message_of(error) or _("Not allowed."))
-        else:
-            messages.success(request, done)
-        return redirect(next_url or _index_url(model))
-    return TemplateResponse(
-        request,
-        "mailing/admin/confirm_action.html",
-        {
-            "target": target,
-            "question": question,
-            "action": action,
-            "title": _ACTION_TITLES[action],
-            "confirm": _ACTION_CONFIRMS[action],
-            "next": next_url,
-            "cancel_url": next_url or _index_url(model),
-        },
-    )
-
-
-@hooks.register("register_admin_urls")
-def _moderation_urls():
-    return [
-        path(
-            "moderation/<str:action>/<int:pk>/",
-            moderation_action,
-            name="mailing_moderation_action",
+register_action(
+    "disable",
+    AdminAction(
+        model=Mailing,
+        target_arg="mailing",
+        permission="mailing.disable_mailing",
+        service=services.mailing_disable,
+        title=gettext_lazy("Disable"),
+        question=gettext_lazy(
+            "Disable this mailing? It sends nothing until re-enabled."
         ),
-    ]
-
-
-def action_url(action: str, pk: int, next_url: str = "") -> str:
-    url = reverse("mailing_moderation_action", args=[action, pk])
-    return f"{url}?next={next_url}" if next_url else url
+        confirm=gettext_lazy("Yes, disable"),
+        done=gettext_lazy("Mailing disabled."),
+        index_url_name=_MAILING_LIST,
+        serious=True,
+    ),
+)
+register_action(
+    "enable",
+    AdminAction(
+        model=Mailing,
+        target_arg="mailing",
+        permission="mailing.disable_mailing",
+        service=services.mailing_enable,
+        title=gettext_lazy("Enable"),
+        question=gettext_lazy("Enable this mailing again? Its next due run starts."),
+        confirm=gettext_lazy("Yes, enable"),
+        done=gettext_lazy("Mailing enabled."),
+        index_url_name=_MAILING_LIST,
+    ),
+)
 
 
 @hooks.register("register_snippet_listing_buttons")
@@ -360,19 +276,9 @@ def _moderation_buttons(snippet, user, next_url=None):
     if isinstance(snippet, Mailing) and user.has_perm("mailing.disable_mailing"):
         action = "enable" if not snippet.is_active else "disable"
         yield ListingButton(
-            _ACTION_TITLES[action],
+            action_title(action),
             url=action_url(action, snippet.pk, next_url or ""),
             icon_name="cog",
-            priority=5,
-        )
-    if isinstance(snippet, User) and user.has_perm("accounts.block_user"):
-        if snippet.pk == user.pk or (snippet.is_superuser and not user.is_superuser):
-            return  # the service refuses these; no button that cannot work
-        action = "unblock" if not snippet.is_active else "block"
-        yield ListingButton(
-            _ACTION_TITLES[action],
-            url=action_url(action, snippet.pk, next_url or ""),
-            icon_name="lock" if action == "block" else "lock-open",
             priority=5,
         )
 

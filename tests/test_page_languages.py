@@ -13,6 +13,7 @@ from html.parser import HTMLParser
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.utils import timezone
 
 from blog.models import BlogPage
@@ -195,7 +196,6 @@ def pages(site, customer_client, anonymous_client):
 
 @pytest.fixture
 def clients(client, customer, django_user_model):
-    from django.test import Client
 
     signed_in = Client()
     signed_in.force_login(customer)

@@ -1,6 +1,7 @@
 """Every page of the foundation, for every role, answers as it should."""
 
 import pytest
+from django.template.loader import render_to_string
 
 ROLES = ["anonymous", "customer", "manager", "content_manager", "superuser"]
 LOGIN = "/accounts/login/"
@@ -113,7 +114,6 @@ def test_the_navbar_shows_each_role_what_it_can_reach(as_role, role, visible, hi
 
 @pytest.mark.django_db
 def test_the_500_page_renders_without_a_database():
-    from django.template.loader import render_to_string
 
     page = render_to_string("500.html")
     assert "Something went wrong" in page

@@ -2,12 +2,15 @@
 
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from mailing.engine.config import engine_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,8 +39,16 @@ VARIABLES = [
     "DJANGO_SETTINGS_MODULE",
     "CI",
     "MAILING_CONNECTIONS",
+    "MAILING_PROCESSES",
     "MAILING_BATCH_SIZE",
     "MAILING_RATE_LIMIT",
+    "MAILING_LEASE_SECONDS",
+    "MAILING_MAX_ATTEMPTS",
+    "MAILING_RETRY_BASE_SECONDS",
+    "MAILING_RETRY_MAX_SECONDS",
+    "MAILING_BREAKER_THRESHOLD",
+    "MAILING_BREAKER_PAUSE_SECONDS",
+    "MAILING_BREAKER_MAX_PAUSE_SECONDS",
     "TRUSTED_PROXY_COUNT",
     # The browser fixture sets this for the test process only.
     "DJANGO_ALLOW_ASYNC_UNSAFE",
@@ -159,6 +170,65 @@ def test_every_variable_is_read():
     assert s["DEFAULT_FROM_EMAIL"] == "News <news@example.com>"
     assert s["TASKS"] == "django_tasks.backends.immediate.ImmediateBackend"
     assert s["SITE_URL"] == "https://mail.example.com"
+
+
+SETTINGS_DIR = ROOT / "mailsite" / "settings"
+# `env("NAME", …)`, `env.int(\n    "NAME", …)` and the like.
+ENV_READ = re.compile(r'\benv(?:\.\w+)?\(\s*"([A-Z][A-Z0-9_]*)"')
+
+
+def _variables_read() -> set[str]:
+    return {
+        name
+        for path in SETTINGS_DIR.glob("*.py")
+        for name in ENV_READ.findall(path.read_text())
+    }
+
+
+def _readme_table_variables() -> set[str]:
+    section = (ROOT / "README.md").read_text().split("## Configuration", 1)[1]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    return {name for row in rows for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", row)}
+
+
+def test_every_variable_is_in_the_readme_table():
+    """The README's configuration table names every variable the settings
+    read, so that a new knob cannot hide in settings/*.py."""
+    read = _variables_read()
+    assert {"EMAIL_URL", "MAILING_RETRY_MAX_SECONDS"} <= read  # the scan works
+    assert read - _readme_table_variables() == set()
+
+
+def test_every_variable_is_cleared_by_these_tests():
+    """Each test here starts from none of the variables the settings read."""
+    assert _variables_read() - set(VARIABLES) == set()
+
+
+def test_the_engine_reads_its_knobs_from_settings(settings):
+    """engine_config() has no defaults of its own: it follows the settings."""
+
+    settings.MAILING_RETRY_MAX_SECONDS = 123
+    settings.MAILING_BREAKER_MAX_PAUSE_SECONDS = 456
+    settings.MAILING_BATCH_SIZE = 7
+    settings.EMAIL_TIMEOUT = 3.5
+    config = engine_config()
+    assert (config.retry_max_seconds, config.breaker_max_pause_seconds) == (123, 456)
+    assert (config.batch_size, config.timeout) == (7, 3.5)
+
+
+@pytest.mark.parametrize("timeout", ["0", "-1"])
+def test_a_mail_timeout_must_be_positive(timeout):
+    result = run_python("import mailsite.settings.base", EMAIL_TIMEOUT=timeout)
+    assert result.returncode != 0
+    assert "EMAIL_TIMEOUT must be a positive number of seconds" in result.stderr
+
+
+def test_email_url_options_are_settings():
+    """A TLS switch in EMAIL_URL's query string is a setting too."""
+    code = "import mailsite.settings.base as s; print(s.EMAIL_USE_TLS, s.EMAIL_PORT)"
+    result = run_python(code, EMAIL_URL="smtp://mx.example.com:587?email_use_tls=1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["1", "587"]
 
 
 def test_database_pool_can_be_turned_off():

@@ -4,6 +4,7 @@ Accept-Language, then English. No URL prefixes."""
 
 import pytest
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -147,7 +148,6 @@ class TestProfile:
 
     def test_an_offset_is_not_a_zone(self):
         """Only IANA names: an offset would not follow DST."""
-        from django.core.exceptions import ValidationError
 
         user = User(email="x@example.com", time_zone="+03:00")
         with pytest.raises(ValidationError) as error:

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+from allauth.account.adapter import get_adapter
 from django.conf import settings as django_settings
 from django.urls import reverse
 
@@ -186,7 +187,6 @@ def test_behind_a_trusted_proxy_each_visitor_has_their_own_limit(
 def test_the_client_address_comes_from_the_trusted_end_of_the_header(rf, settings):
     """The address the rate limits use: REMOTE_ADDR unless proxies are
     trusted, then the entry the last trusted proxy appended."""
-    from allauth.account.adapter import get_adapter
 
     request = rf.post(
         "/", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=f"192.0.2.1, {ATTACKER}"

@@ -1,7 +1,7 @@
 """The send engine's knobs, read from settings at call time (never at import).
 
-Each has a default here so that the engine works with no configuration;
-mailsite/settings/base.py exposes them as environment variables.
+Every knob, with its environment variable and its one default, is declared
+in mailsite/settings/base.py; this module only reads and bounds them.
 """
 
 import os
@@ -34,21 +34,18 @@ def _processes(setting: int) -> int:
 
 
 def engine_config() -> EngineConfig:
-    def get(name, default):
-        return getattr(settings, name, default)
-
+    s = settings
     return EngineConfig(
-        # Django's own default is no timeout at all; ours always has one.
-        timeout=float(get("EMAIL_TIMEOUT", None) or 10),
-        connections=max(1, int(get("MAILING_CONNECTIONS", 8))),
-        processes=_processes(int(get("MAILING_PROCESSES", 0))),
-        batch_size=max(1, int(get("MAILING_BATCH_SIZE", 500))),
-        rate_limit=float(get("MAILING_RATE_LIMIT", 0)),
-        lease_seconds=max(1.0, float(get("MAILING_LEASE_SECONDS", 60))),
-        max_attempts=max(1, int(get("MAILING_MAX_ATTEMPTS", 5))),
-        retry_base_seconds=float(get("MAILING_RETRY_BASE_SECONDS", 60)),
-        retry_max_seconds=float(get("MAILING_RETRY_MAX_SECONDS", 6 * 3600)),
-        breaker_threshold=max(1, int(get("MAILING_BREAKER_THRESHOLD", 5))),
-        breaker_pause_seconds=float(get("MAILING_BREAKER_PAUSE_SECONDS", 60)),
-        breaker_max_pause_seconds=float(get("MAILING_BREAKER_MAX_PAUSE_SECONDS", 3600)),
+        timeout=float(s.EMAIL_TIMEOUT),
+        connections=max(1, int(s.MAILING_CONNECTIONS)),
+        processes=_processes(int(s.MAILING_PROCESSES)),
+        batch_size=max(1, int(s.MAILING_BATCH_SIZE)),
+        rate_limit=float(s.MAILING_RATE_LIMIT),
+        lease_seconds=max(1.0, float(s.MAILING_LEASE_SECONDS)),
+        max_attempts=max(1, int(s.MAILING_MAX_ATTEMPTS)),
+        retry_base_seconds=float(s.MAILING_RETRY_BASE_SECONDS),
+        retry_max_seconds=float(s.MAILING_RETRY_MAX_SECONDS),
+        breaker_threshold=max(1, int(s.MAILING_BREAKER_THRESHOLD)),
+        breaker_pause_seconds=float(s.MAILING_BREAKER_PAUSE_SECONDS),
+        breaker_max_pause_seconds=float(s.MAILING_BREAKER_MAX_PAUSE_SECONDS),
     )

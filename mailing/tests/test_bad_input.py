@@ -168,7 +168,7 @@ def test_list_query_parameters_never_500(client, owner, query):
 
 
 def _moderation_url(action, pk):
-    return reverse("mailing_moderation_action", args=[action, pk])
+    return reverse("moderation_action", args=[action, pk])
 
 
 def test_an_unknown_moderation_action_is_404_for_a_manager(client, manager):

@@ -6,8 +6,10 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
+from accounts import services as account_services
 from mailing import services
 from mailing.models import ModerationEvent
+from mailing.rendering import render_message
 from mailing.tests.factories import (
     ClientFactory,
     MailingFactory,
@@ -85,10 +87,10 @@ def test_disabled_mailing_cannot_send_now(role_users):
 
 def test_block_and_unblock_are_recorded(role_users):
     manager, victim = role_users["manager"], role_users["customer_a"]
-    services.user_block(actor=manager, user=victim)
+    account_services.user_block(actor=manager, user=victim)
     victim.refresh_from_db()
     assert not victim.is_active and victim.blocked_at
-    services.user_unblock(actor=manager, user=victim)
+    account_services.user_unblock(actor=manager, user=victim)
     victim.refresh_from_db()
     assert victim.is_active and victim.blocked_at is None
     assert list(ModerationEvent.objects.values_list("action", flat=True)) == [
@@ -99,13 +101,17 @@ def test_block_and_unblock_are_recorded(role_users):
 
 def test_moderation_needs_permission(role_users):
     with pytest.raises(PermissionDenied):
-        services.user_block(
+        account_services.user_block(
             actor=role_users["customer_a"], user=role_users["customer_b"]
         )
     with pytest.raises(PermissionDenied):
-        services.user_block(actor=role_users["manager"], user=role_users["manager"])
+        account_services.user_block(
+            actor=role_users["manager"], user=role_users["manager"]
+        )
     with pytest.raises(PermissionDenied):
-        services.user_block(actor=role_users["manager"], user=role_users["superuser"])
+        account_services.user_block(
+            actor=role_users["manager"], user=role_users["superuser"]
+        )
     with pytest.raises(PermissionDenied):
         services.mailing_disable(
             actor=role_users["content_manager"], mailing=MailingFactory()
@@ -120,7 +126,6 @@ def test_message_in_use_is_not_deleted():
 
 
 def test_render_message_substitutes_known_placeholders_only():
-    from mailing.rendering import render_message
 
     message = MessageFactory(
         subject="Hi {{ full_name }}",

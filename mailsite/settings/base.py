@@ -9,6 +9,7 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -176,16 +177,27 @@ else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # Mail: the local SMTP sink that `make run` starts, unless EMAIL_URL says
-# otherwise. Django's own default is no timeout at all; ours always has one.
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="smtp://127.0.0.1:8025")
-vars().update(EMAIL_CONFIG)
+# otherwise. Each setting the URL gives is named here (`?email_use_tls=1`
+# in its query string included), so that none appears unseen.
+_EMAIL = env.email_url("EMAIL_URL", default="smtp://127.0.0.1:8025")
+EMAIL_BACKEND = _EMAIL["EMAIL_BACKEND"]
+EMAIL_HOST = _EMAIL["EMAIL_HOST"]
+EMAIL_PORT = _EMAIL["EMAIL_PORT"]
+EMAIL_HOST_USER = _EMAIL["EMAIL_HOST_USER"]
+EMAIL_HOST_PASSWORD = _EMAIL["EMAIL_HOST_PASSWORD"]
+EMAIL_USE_TLS = _EMAIL.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _EMAIL.get("EMAIL_USE_SSL", False)
+EMAIL_FILE_PATH = _EMAIL["EMAIL_FILE_PATH"]  # filemail:// only
+# Django's own default is no timeout at all; ours always has one.
 EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10)
+if not EMAIL_TIMEOUT > 0:
+    raise ImproperlyConfigured("EMAIL_TIMEOUT must be a positive number of seconds.")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Mailsite <noreply@localhost>")
-# The send engine (mailing/engine): parallel SMTP connections, messages per
-# second per transport (0 = no limit), how long a claimed batch stays ours
-# without a heartbeat (live dispatchers renew it every third of it, so only a
-# dead one's work waits that long), retries of temporary failures, and the
-# circuit breaker.
+# The send engine (mailing/engine/config.py reads these; the defaults live
+# here only): parallel SMTP connections, messages per second per transport
+# (0 = no limit), how long a claimed batch stays ours without a heartbeat
+# (live dispatchers renew it every third of it, so only a dead one's work
+# waits that long), retries of temporary failures, and the circuit breaker.
 MAILING_CONNECTIONS = env.int("MAILING_CONNECTIONS", default=8)
 # Dispatcher processes for big runs (one Python process uses one core):
 # 0 means one per CPU core, at most 4. The extra ones are forked only on
@@ -195,9 +207,16 @@ MAILING_BATCH_SIZE = env.int("MAILING_BATCH_SIZE", default=500)
 MAILING_RATE_LIMIT = env.float("MAILING_RATE_LIMIT", default=0)
 MAILING_LEASE_SECONDS = env.float("MAILING_LEASE_SECONDS", default=60)
 MAILING_MAX_ATTEMPTS = env.int("MAILING_MAX_ATTEMPTS", default=5)
+# A deferred delivery waits base * 2^(attempt-1) seconds, never more than max.
 MAILING_RETRY_BASE_SECONDS = env.float("MAILING_RETRY_BASE_SECONDS", default=60)
+MAILING_RETRY_MAX_SECONDS = env.float("MAILING_RETRY_MAX_SECONDS", default=6 * 3600)
+# After THRESHOLD connection failures in a row a run pauses for PAUSE seconds,
+# doubling on each further pause up to MAX_PAUSE.
 MAILING_BREAKER_THRESHOLD = env.int("MAILING_BREAKER_THRESHOLD", default=5)
 MAILING_BREAKER_PAUSE_SECONDS = env.float("MAILING_BREAKER_PAUSE_SECONDS", default=60)
+MAILING_BREAKER_MAX_PAUSE_SECONDS = env.float(
+    "MAILING_BREAKER_MAX_PAUSE_SECONDS", default=3600
+)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 _VALIDATORS = "django.contrib.auth.password_validation"

@@ -3,7 +3,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from mailsite.smtp_sink import SMTPSink
+from mailing.devtools.smtp_sink import SMTPSink
 
 
 class Command(BaseCommand):
