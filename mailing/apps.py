@@ -7,7 +7,7 @@ class MailingConfig(AppConfig):
 
     def ready(self):
         # The home page's cached figures follow mailings and clients.
-        from mailing import counts, figures
+        from mailing import counts, figures  # noqa: PLC0415  models load after apps.py
 
         figures.connect_receivers()
         # So do the cached client counts of each customer.
