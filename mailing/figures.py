@@ -32,7 +32,7 @@ LOCK_TIMEOUT = 30
 def site_figures() -> dict:
     """Total mailings, active mailings and unique clients across mailings.
 
-    Active means running and enabled by the managers (`Mailing.objects.active()`,
+    Active means running and enabled by the managers (`MAILING_ACTIVE`,
     counted in the same query as the total). Unique clients are the
     distinct e-mail addresses that receive at least one mailing (one person
     in two customers' address books counts once).

@@ -237,10 +237,6 @@ class MailingQuerySet(models.QuerySet):
         """Sendable mailings whose next occurrence has come by `now`."""
         return self.sendable().filter(next_run_at__lte=now)
 
-    def active(self):
-        """The home page's active mailings (MAILING_ACTIVE)."""
-        return self.filter(MAILING_ACTIVE)
-
     def with_stats(self):
         """Each mailing with `sent`, `failed` and `last_sent_at`, from its
         runs' counters: subqueries per mailing row, no delivery read."""
@@ -272,10 +268,6 @@ class RunQuerySet(models.QuerySet):
     def open(self):
         """Runs not yet finished."""
         return self.filter(RUN_OPEN)
-
-    def sendable(self, now):
-        """Runs whose deliveries may go out at `now` (run_sendable)."""
-        return self.filter(run_sendable(now))
 
 
 class DeliveryQuerySet(models.QuerySet):

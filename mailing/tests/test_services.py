@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from mailing import services
 from mailing.models import ModerationEvent
+from mailing.rendering import render_message
 from mailing.tests.factories import (
     ClientFactory,
     MailingFactory,
@@ -120,8 +121,6 @@ def test_message_in_use_is_not_deleted():
 
 
 def test_render_message_substitutes_known_placeholders_only():
-    from mailing.rendering import render_message
-
     message = MessageFactory(
         subject="Hi {{ full_name }}",
         body="{{full_name}} <{{ email }}> {{ unknown }} {% load x %}",
