@@ -24,13 +24,6 @@ from mailing.scheduling import next_run_at_for
 
 logger = logging.getLogger("mailing.engine")
 
-OPEN_DELIVERY = [
-    Delivery.Status.PENDING,
-    Delivery.Status.SENDING,
-    Delivery.Status.DEFERRED,
-]
-
-
 def sendable_mailings():
     """Mailings that may send: enabled, not paused, owner not blocked."""
     return Mailing.objects.sendable()
