@@ -24,6 +24,7 @@ from mailing.scheduling import next_run_at_for
 
 logger = logging.getLogger("mailing.engine")
 
+
 def sendable_mailings():
     """Mailings that may send: enabled, not paused, owner not blocked."""
     return Mailing.objects.sendable()
