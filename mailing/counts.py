@@ -13,6 +13,8 @@ from django.db import transaction
 from django.db.models import Count
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
+from mailing.models import Client, Mailing
+
 # A safety net only: invalidation keeps the counts fresh.
 TIMEOUT = 600
 
@@ -45,8 +47,6 @@ def owner_counts_invalidate(owner_id) -> None:
 
 def client_count(*, owner) -> int:
     """The number of the owner's clients."""
-    from mailing.models import Client
-
     key = f"mailing:counts:{owner.pk}:{_generation(owner.pk)}:clients"
     count = cache.get(key)
     if count is None:
@@ -58,8 +58,6 @@ def client_count(*, owner) -> int:
 def mailing_client_counts(mailings) -> None:
     """Set `client_count` on each of the given mailings (of any owners), from
     the cache, counting the missing ones in one grouped query."""
-    from mailing.models import Mailing
-
     mailings = list(mailings)
     generations = {m.owner_id: None for m in mailings}
     for owner_id in generations:
@@ -98,8 +96,6 @@ def _recipients_changed(instance, action, **kwargs):
 
 def connect_receivers() -> None:
     """Connect the invalidating receivers (called from MailingConfig.ready)."""
-    from mailing.models import Client, Mailing
-
     post_save.connect(_client_changed, sender=Client, dispatch_uid="counts_client_s")
     post_delete.connect(_client_changed, sender=Client, dispatch_uid="counts_client_d")
     m2m_changed.connect(

@@ -6,9 +6,9 @@ program and says nothing when it is missing, so our own `crontab` command
 `send_mailings --watch 30` is the alternative for machines without cron.
 """
 
+from mailing.engine import services
+
 
 def send_due_mailings():
     """Plan and deliver everything due (the same service as the command)."""
-    from mailing.engine.services import send_due_mailings as send
-
-    send()
+    services.send_due_mailings()

@@ -1,5 +1,7 @@
-"""Customer forms. They validate input and present errors; the services
-behind them do the writes (and validate again)."""
+"""Customer forms. They read input and present errors: the rules live in
+the models (`clean()`, constraints, run by ModelForm) and in the services
+behind the forms, which the forms ask where an error belongs beside the
+others (the recipients, the upload size)."""
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -10,18 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from mailing import services
 from mailing.addresses import MAX_LENGTH as MAX_EMAIL_LENGTH
-from mailing.addresses import address_normalize
-from mailing.models import (
-    MAX_BODY_LENGTH,
-    SUBJECT_ONE_LINE,
-    Client,
-    Delivery,
-    Mailing,
-    Message,
-    body_too_long_error,
-    grouped,
-    schedule_bounds_error,
-)
+from mailing.models import Client, Delivery, Mailing, Message, grouped
 from mailing.widgets import ClientPicker
 
 
@@ -44,15 +35,6 @@ class ClientForm(forms.ModelForm):
     def __init__(self, *args, owner, **kwargs):
         super().__init__(*args, **kwargs)
         self.instance.owner = owner
-
-    def clean_email(self):
-        email = address_normalize(self.cleaned_data["email"])
-        taken = Client.objects.filter(owner=self.instance.owner, email=email)
-        if self.instance.pk:
-            taken = taken.exclude(pk=self.instance.pk)
-        if taken.exists():
-            raise ValidationError(services.CLIENT_EXISTS)
-        return email
 
 
 class ClientImportForm(forms.Form):
@@ -84,8 +66,7 @@ class ClientImportForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > services.MAX_IMPORT_BYTES:
-            raise ValidationError(services.file_too_big_error(upload.size))
+        services.client_import_size_check(size=upload.size)
         return upload
 
 
@@ -115,19 +96,6 @@ class MessageForm(forms.ModelForm):
         # browser: the model's clean() names the limit.
         for name in ("body", "html_body"):
             self.fields[name].widget.attrs.pop("maxlength", None)
-        self.fields["subject"].strip = False
-
-    def clean_subject(self):
-        subject = self.cleaned_data["subject"]
-        if "\n" in subject.strip() or "\r" in subject.strip():
-            raise ValidationError(SUBJECT_ONE_LINE)
-        return subject.strip()
-
-    def clean_body(self):
-        body = self.cleaned_data["body"]
-        if len(body) > MAX_BODY_LENGTH:
-            raise ValidationError(body_too_long_error(len(body)))
-        return body
 
 
 class DateTimeLocalInput(forms.DateTimeInput):
@@ -230,19 +198,6 @@ class MailingForm(forms.ModelForm):
                 "pick none to keep them, or pick the new ones."
             ) % {"count": grouped(count)}
 
-    def _clean_moment(self, name):
-        value = self.cleaned_data[name]
-        error = schedule_bounds_error(value)
-        if error:
-            raise ValidationError(error)
-        return value
-
-    def clean_start_at(self):
-        return self._clean_moment("start_at")
-
-    def clean_end_at(self):
-        return self._clean_moment("end_at")
-
     def clean(self):
         cleaned = super().clean()
         everyone = cleaned.get("all_clients")
@@ -253,11 +208,17 @@ class MailingForm(forms.ModelForm):
             and "clients" not in self.errors
         ):
             cleaned["clients"] = self._kept_clients
-        if not everyone and not cleaned.get("clients") and "clients" not in self.errors:
-            self.add_error("clients", services.CHOOSE_CLIENTS)
-        owner = self.instance.owner
-        if everyone and not Client.objects.filter(owner=owner).exists():
-            self.add_error("clients", services.NO_CLIENTS_YET)
+        if everyone or "clients" not in self.errors:
+            # The service's rule, asked here so that its error shows with
+            # the others (the service asks again when it saves).
+            try:
+                services.mailing_recipients(
+                    owner=self.instance.owner,
+                    clients=cleaned.get("clients"),
+                    all_clients=everyone,
+                )
+            except ValidationError as error:
+                self.add_error(None, error)
         return cleaned
 
     def service_kwargs(self) -> dict:
@@ -316,7 +277,5 @@ class SuppressionAddForm(forms.Form):
     )
 
     def clean_emails(self):
-        emails = services.split_addresses(self.cleaned_data["emails"])
-        if not emails:
-            raise ValidationError(_("Enter at least one e-mail address."))
-        return emails
+        # An empty list is the service's to refuse.
+        return services.split_addresses(self.cleaned_data["emails"])

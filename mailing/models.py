@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
@@ -135,6 +136,150 @@ class Message(models.Model):
             raise ValidationError(errors)
 
 
+class MailingStatus(models.TextChoices):
+    """`Mailing.Status` (defined here so that the conditions below can name it)."""
+
+    # Contexts: the Russian words agree with рассылка, a run with запуск.
+    CREATED = "created", pgettext_lazy("mailing status", "Created")
+    RUNNING = "running", pgettext_lazy("mailing status", "Running")
+    FINISHED = "finished", pgettext_lazy("mailing status", "Finished")
+
+
+class RunStatus(models.TextChoices):
+    """`Run.Status`. A run is created running (the planner creates it when
+    its deliveries are planned) and finishes when none is left open."""
+
+    RUNNING = "running", _("Sending")
+    FINISHED = "finished", pgettext_lazy("run status", "Finished")
+
+
+class DeliveryStatus(models.TextChoices):
+    """`Delivery.Status`."""
+
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    DEFERRED = "deferred", _("Deferred")
+    FAILED = "failed", _("Failed")
+
+
+# The rules of the domain, each written once. The QuerySet methods below and
+# the partial indexes use these conditions; the planner, the dispatcher, the
+# services, the figures and the admin ask the QuerySets.
+
+# "May this mailing send?", as far as its own row says: enabled by the
+# managers, not paused by its owner, not finished. The partial index of due
+# mailings is built on it.
+MAILING_MAY_SEND = Q(is_active=True, is_paused=False) & ~Q(
+    status=MailingStatus.FINISHED
+)
+# ... and its owner is not blocked (a join: not part of the index).
+MAILING_SENDABLE = MAILING_MAY_SEND & Q(owner__is_active=True)
+# The home page's "active mailings": running and enabled by the managers
+# (paused ones count: they are still running).
+MAILING_ACTIVE = Q(status=MailingStatus.RUNNING, is_active=True)
+# A run not yet finished.
+RUN_OPEN = ~Q(status=RunStatus.FINISHED)
+# A delivery still to be sent (waiting, deferred or being sent).
+DELIVERY_OPEN = Q(
+    status__in=[
+        DeliveryStatus.PENDING,
+        DeliveryStatus.DEFERRED,
+        DeliveryStatus.SENDING,
+    ]
+)
+
+
+def related(prefix: str, condition: Q) -> Q:
+    """`condition` as seen from a model that reaches its model through
+    `prefix`: `related("mailing", MAILING_SENDABLE)` filters runs."""
+    return Q(
+        *(
+            related(prefix, child)
+            if isinstance(child, Q)
+            else (f"{prefix}__{child[0]}", child[1])
+            for child in condition.children
+        ),
+        _connector=condition.connector,
+        _negated=condition.negated,
+    )
+
+
+def run_sendable(now) -> Q:
+    """A run whose deliveries may go out at `now`: running, not paused by
+    the breaker, of a mailing that may send and has not ended."""
+    return (
+        Q(status=RunStatus.RUNNING)
+        & (Q(paused_until__isnull=True) | Q(paused_until__lte=now))
+        & related("mailing", MAILING_SENDABLE)
+        & Q(mailing__end_at__gt=now)
+    )
+
+
+def delivery_claimable(now) -> Q:
+    """A delivery that a dispatcher may take at `now`: waiting or deferred
+    and due, or left `sending` by a crashed dispatcher whose lease ran out;
+    of a run that may send."""
+    due = Q(status__in=[DeliveryStatus.PENDING, DeliveryStatus.DEFERRED]) & (
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+    abandoned = Q(status=DeliveryStatus.SENDING, lease_expires_at__lt=now)
+    return (due | abandoned) & related("run", run_sendable(now))
+
+
+class MailingQuerySet(models.QuerySet):
+    def sendable(self):
+        """Mailings that may send: enabled, not paused, not finished, and
+        the owner not blocked."""
+        return self.filter(MAILING_SENDABLE)
+
+    def due(self, now):
+        """Sendable mailings whose next occurrence has come by `now`."""
+        return self.sendable().filter(next_run_at__lte=now)
+
+    def with_stats(self):
+        """Each mailing with `sent`, `failed` and `last_sent_at`, from its
+        runs' counters: subqueries per mailing row, no delivery read."""
+        last_sent = (
+            Run.objects.filter(mailing_id=OuterRef("pk"), last_sent_at__isnull=False)
+            .order_by("-last_sent_at")
+            .values("last_sent_at")[:1]
+        )
+        return self.annotate(
+            sent=Coalesce(_run_sum("sent_count"), Value(0)),
+            failed=Coalesce(_run_sum("failed_count"), Value(0)),
+            last_sent_at=Subquery(last_sent),
+        )
+
+
+def _run_sum(field: str) -> Subquery:
+    """The sum of one run counter over a mailing's runs, as a subquery."""
+    runs = (
+        Run.objects.filter(mailing_id=OuterRef("pk"))
+        .order_by()
+        .values("mailing_id")
+        .annotate(total=Sum(field))
+        .values("total")
+    )
+    return Subquery(runs, output_field=models.IntegerField())
+
+
+class RunQuerySet(models.QuerySet):
+    def open(self):
+        """Runs not yet finished."""
+        return self.filter(RUN_OPEN)
+
+
+class DeliveryQuerySet(models.QuerySet):
+    def open(self):
+        """Deliveries still to be sent (DELIVERY_OPEN)."""
+        return self.filter(DELIVERY_OPEN)
+
+    def claimable(self, now):
+        """Deliveries a dispatcher may take at `now` (delivery_claimable)."""
+        return self.filter(delivery_claimable(now))
+
+
 class Mailing(models.Model):
     """A message sent to chosen clients once or on a schedule.
 
@@ -151,11 +296,7 @@ class Mailing(models.Model):
         WEEKLY = "weekly", _("Weekly")
         MONTHLY = "monthly", _("Monthly")
 
-    class Status(models.TextChoices):
-        # Contexts: the Russian words agree with рассылка, a run with запуск.
-        CREATED = "created", pgettext_lazy("mailing status", "Created")
-        RUNNING = "running", pgettext_lazy("mailing status", "Running")
-        FINISHED = "finished", pgettext_lazy("mailing status", "Finished")
+    Status = MailingStatus
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -195,6 +336,8 @@ class Mailing(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("changed"), auto_now=True)
 
+    objects = MailingQuerySet.as_manager()
+
     class Meta:
         verbose_name = pgettext_lazy("model", "mailing")
         verbose_name_plural = pgettext_lazy("model", "mailings")
@@ -210,7 +353,7 @@ class Mailing(models.Model):
             models.Index(
                 fields=["next_run_at"],
                 name="mailing_due_idx",
-                condition=Q(is_active=True, is_paused=False) & ~Q(status="finished"),
+                condition=MAILING_MAY_SEND,
             ),
         ]
         permissions = [
@@ -249,10 +392,7 @@ class Run(models.Model):
     run alone until then.
     """
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        RUNNING = "running", _("Sending")
-        FINISHED = "finished", pgettext_lazy("run status", "Finished")
+    Status = RunStatus
 
     mailing = models.ForeignKey(
         Mailing,
@@ -262,7 +402,7 @@ class Run(models.Model):
     )
     scheduled_for = models.DateTimeField(_("scheduled for"))
     status = models.CharField(
-        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+        _("status"), max_length=10, choices=Status.choices, default=Status.RUNNING
     )
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
@@ -278,6 +418,8 @@ class Run(models.Model):
     last_sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = RunQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("run")
         verbose_name_plural = _("runs")
@@ -291,7 +433,7 @@ class Run(models.Model):
             models.Index(
                 fields=["status"],
                 name="run_open_idx",
-                condition=~Q(status="finished"),
+                condition=RUN_OPEN,
             ),
         ]
 
@@ -310,12 +452,7 @@ class Delivery(models.Model):
     is claimed again.
     """
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        SENDING = "sending", _("Sending")
-        SENT = "sent", _("Sent")
-        DEFERRED = "deferred", _("Deferred")
-        FAILED = "failed", _("Failed")
+    Status = DeliveryStatus
 
     run = models.ForeignKey(
         Run, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("run")
@@ -339,6 +476,8 @@ class Delivery(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=100, blank=True)
 
+    objects = DeliveryQuerySet.as_manager()
+
     class Meta:
         ordering = ["pk"]
         verbose_name = _("delivery")
@@ -358,7 +497,7 @@ class Delivery(models.Model):
             models.Index(
                 fields=["run", "next_attempt_at"],
                 name="delivery_due_idx",
-                condition=Q(status__in=["pending", "deferred", "sending"]),
+                condition=DELIVERY_OPEN,
             ),
             models.Index(
                 fields=["status", "last_attempt_at"], name="delivery_status_time_idx"

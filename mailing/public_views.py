@@ -7,7 +7,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from accounts.selectors import user_language
-from mailing.unsubscribe import unsubscribe as unsubscribe_service
+from mailing.services import unsubscribe as unsubscribe_service
 from mailing.unsubscribe import unsubscribe_target
 
 

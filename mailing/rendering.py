@@ -9,7 +9,6 @@ able to reach template tags, filters or the context.
 import html
 import re
 
-PLACEHOLDERS = ("full_name", "email")
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 
 

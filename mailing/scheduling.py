@@ -19,7 +19,10 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
-_PERIOD_DAYS = {"daily": 1, "weekly": 7}
+from mailing.models import Mailing
+
+ONCE = Mailing.Periodicity.ONCE
+_PERIOD_DAYS = {Mailing.Periodicity.DAILY: 1, Mailing.Periodicity.WEEKLY: 7}
 
 
 def mailing_zone(mailing) -> ZoneInfo:
@@ -31,7 +34,7 @@ def mailing_zone(mailing) -> ZoneInfo:
 
 def occurrence(mailing, index: int) -> datetime:
     """The `index`-th occurrence (0 is `start_at`) as an aware UTC datetime."""
-    if index == 0 or mailing.periodicity == "once":
+    if index == 0 or mailing.periodicity == ONCE:
         return mailing.start_at.astimezone(UTC)
     tz = mailing_zone(mailing)
     start = mailing.start_at.astimezone(tz).replace(tzinfo=None)
@@ -52,7 +55,7 @@ def _index_at_or_before(mailing, moment: datetime) -> int:
     """The largest index whose occurrence is <= moment (-1 if none)."""
     if moment < mailing.start_at:
         return -1
-    if mailing.periodicity == "once":
+    if mailing.periodicity == ONCE:
         return 0
     tz = mailing_zone(mailing)
     start = mailing.start_at.astimezone(tz)
@@ -88,11 +91,11 @@ def next_run_at_for(
             .first()
         )
     first = 0 if after is None else _index_at_or_before(mailing, after) + 1
-    if mailing.periodicity == "once" and first > 0:
+    if mailing.periodicity == ONCE and first > 0:
         return None
     due = _index_at_or_before(mailing, now)
     index = due if due >= first else first
-    if mailing.periodicity == "once" and index > 0:
+    if mailing.periodicity == ONCE and index > 0:
         return None
     moment = occurrence(mailing, index)
     return moment if moment < mailing.end_at else None

@@ -9,12 +9,12 @@ from counting deliveries on a page view.
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.db.models import (
     BooleanField,
     Count,
     F,
     Func,
-    IntegerField,
     Max,
     OuterRef,
     Q,
@@ -184,35 +184,13 @@ def message_get(*, owner, pk: int) -> Message:
     return get_object_or_404(Message, owner=owner, pk=pk)
 
 
-def _run_sum(field: str, *, mailing_ref: str = "pk", **filters) -> Subquery:
-    """The sum of one run counter over a mailing's runs, as a subquery: it
-    reads the few run rows, never a delivery."""
-    runs = (
-        Run.objects.filter(mailing_id=OuterRef(mailing_ref), **filters)
-        .order_by()
-        .values("mailing_id")
-        .annotate(total=Sum(field))
-        .values("total")
-    )
-    return Subquery(runs, output_field=IntegerField())
-
-
 def _mailing_stats(mailings: QuerySet[Mailing]) -> QuerySet[Mailing]:
-    """Adds sent, failed and last_sent_at (from the run counters) to each
-    mailing: subqueries per mailing row shown, no GROUP BY over the
-    mailing's deliveries. `with_client_counts` adds client_count."""
-    last_sent = (
-        Run.objects.filter(mailing_id=OuterRef("pk"), last_sent_at__isnull=False)
-        .order_by("-last_sent_at")
-        .values("last_sent_at")[:1]
-    )
+    """The mailings with their statistics (`MailingQuerySet.with_stats`),
+    message and owner, newest first. `with_client_counts` adds
+    client_count."""
     return (
-        mailings.select_related("message", "owner")
-        .annotate(
-            sent=Coalesce(_run_sum("sent_count"), Value(0)),
-            failed=Coalesce(_run_sum("failed_count"), Value(0)),
-            last_sent_at=Subquery(last_sent),
-        )
+        mailings.with_stats()
+        .select_related("message", "owner")
         .order_by("-created_at", "-pk")
     )
 
@@ -270,7 +248,7 @@ def mailing_runs(*, mailing: Mailing) -> QuerySet[Run]:
 def mailing_progress(*, mailing: Mailing) -> dict:
     """The state of the mailing's open runs, for the progress bar: one
     aggregate over their counters."""
-    totals = mailing.runs.exclude(status=Run.Status.FINISHED).aggregate(
+    totals = mailing.runs.open().aggregate(
         total=Coalesce(Sum("delivery_count"), 0),
         sent=Coalesce(Sum("sent_count"), 0),
         failed=Coalesce(Sum("failed_count"), 0),
@@ -472,7 +450,6 @@ def users_with_stats() -> QuerySet:
     """Every user with their all-time sent, failed and last send, for the
     managers' user list: subqueries over the run counters of each user's
     mailings."""
-    from django.contrib.auth import get_user_model
 
     def runs_of(field, aggregate):
         runs = (

@@ -2,6 +2,9 @@
 
 from django_tasks import task
 
+from mailing.engine.services import mailing_start_run, run_dispatch
+from mailing.models import Mailing, Run
+
 
 @task()
 def start_mailing_run(mailing_id: int, send_now: bool = False) -> str:
@@ -11,9 +14,6 @@ def start_mailing_run(mailing_id: int, send_now: bool = False) -> str:
     `send_now=True` (the "send now" button): a run now even if none is due.
     Returns what this worker did ("5000 sent, ..."), kept as the task's result.
     """
-    from mailing.engine.services import mailing_start_run
-    from mailing.models import Mailing
-
     mailing = Mailing.objects.filter(pk=mailing_id).first()
     if mailing is None:
         return "No such mailing."
@@ -26,9 +26,6 @@ def dispatch_run(run_id: int) -> str:
 
     Returns this worker's share ("2480 sent, ..."), kept as the task's result.
     """
-    from mailing.engine.services import run_dispatch
-    from mailing.models import Run
-
     run = Run.objects.filter(pk=run_id).first()
     if run is None:
         return "No such run."

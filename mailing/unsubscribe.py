@@ -1,4 +1,5 @@
-"""Unsubscribe links: the signed token and the service behind the page.
+"""Unsubscribe links: the signed token and what a link is for (the
+service behind the page is `mailing.services.unsubscribe`).
 
 A token names an owner and a client row. Unsubscribing puts the address on
 the owner's suppression list, which outlives the row: deleting the client
@@ -9,11 +10,8 @@ link in the old mail still answers "you are unsubscribed".
 from dataclasses import dataclass
 
 from django.core import signing
-from django.db import transaction
-from django.utils import timezone
 
 from mailing.models import Client, Delivery, Suppression
-from mailing.services import suppression_record
 
 UNSUBSCRIBE_SALT = "mailing.unsubscribe"
 
@@ -108,45 +106,3 @@ def _sent_to_deleted_client(*, owner_id: int, client_id: int):
         .values_list("email", "run__mailing_id")
         .first()
     )
-
-
-@transaction.atomic
-def unsubscribe(*, target: UnsubscribeTarget, one_click: bool = False) -> Suppression:
-    """Opt the link's address out of its owner's mailings (idempotent).
-
-    Writes the suppression entry (reason `unsubscribed`, the source naming
-    the link and the mailing), so planning and claiming skip the address
-    whichever client row brings it back, and marks the owner's client row
-    with that address unsubscribed for display.
-    """
-    mailing_id = target.mailing_id
-    if mailing_id is None and target.client is not None:
-        mailing_id = (
-            Delivery.objects.filter(client_id=target.client_id)
-            .exclude(message_id="")
-            .order_by("-pk")
-            .values_list("run__mailing_id", flat=True)
-            .first()
-        )
-    source = "one-click unsubscribe" if one_click else "unsubscribe link"
-    if mailing_id is not None:
-        source += f", mailing #{mailing_id}"
-    entry = suppression_record(
-        owner_id=target.owner_id,
-        email=target.email,
-        reason=Suppression.Reason.UNSUBSCRIBED,
-        source=source,
-        client_id=target.client_id,
-    )
-    now = timezone.now()
-    Client.objects.filter(
-        owner_id=target.owner_id, email=target.email, unsubscribed_at__isnull=True
-    ).update(unsubscribed_at=now, updated_at=now)
-    target.suppression = entry
-    return entry
-
-
-def client_unsubscribe(*, client: Client) -> Suppression:
-    """Unsubscribe one client row's address (what its link's button does)."""
-    target = UnsubscribeTarget(client.owner_id, client.pk, client.email, client, None)
-    return unsubscribe(target=target)

@@ -49,7 +49,13 @@ from django.db.models import F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from mailing.models import Delivery, DeliveryAttempt, Run, Suppression
+from mailing.models import (
+    Delivery,
+    DeliveryAttempt,
+    Run,
+    Suppression,
+    delivery_claimable,
+)
 
 from .config import EngineConfig, engine_config
 from .message import InvalidAddress, PreparedMessage, date_header
@@ -208,21 +214,7 @@ class _Holdings:
 
 def claimable(now) -> Q:
     """Deliveries that a dispatcher may take right now."""
-    due = Q(status__in=[Delivery.Status.PENDING, Delivery.Status.DEFERRED]) & (
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    )
-    abandoned = Q(status=Delivery.Status.SENDING, lease_expires_at__lt=now)
-    sendable_run = (
-        Q(run__status=Run.Status.RUNNING)
-        & (Q(run__paused_until__isnull=True) | Q(run__paused_until__lte=now))
-        & Q(
-            run__mailing__is_active=True,
-            run__mailing__is_paused=False,
-            run__mailing__owner__is_active=True,
-            run__mailing__end_at__gt=now,
-        )
-    )
-    return (due | abandoned) & sendable_run
+    return delivery_claimable(now)
 
 
 def _not_sendable(row: dict) -> str | None:

@@ -24,18 +24,10 @@ from mailing.scheduling import next_run_at_for
 
 logger = logging.getLogger("mailing.engine")
 
-OPEN_DELIVERY = [
-    Delivery.Status.PENDING,
-    Delivery.Status.SENDING,
-    Delivery.Status.DEFERRED,
-]
-
 
 def sendable_mailings():
     """Mailings that may send: enabled, not paused, owner not blocked."""
-    return Mailing.objects.filter(
-        is_active=True, is_paused=False, owner__is_active=True
-    ).exclude(status=Mailing.Status.FINISHED)
+    return Mailing.objects.sendable()
 
 
 def _create_deliveries(run: Run, *, owner_id: int) -> int:
@@ -171,18 +163,14 @@ def close_finished(*, now: datetime | None = None) -> None:
     now = now or timezone.now()
     _fail_past_end(now)
     with transaction.atomic():
-        open_deliveries = Delivery.objects.filter(
-            run=OuterRef("pk"), status__in=OPEN_DELIVERY
-        )
+        open_deliveries = Delivery.objects.open().filter(run=OuterRef("pk"))
         Run.objects.filter(~Exists(open_deliveries), status=Run.Status.RUNNING).update(
             status=Run.Status.FINISHED, finished_at=now
         )
         Mailing.objects.filter(end_at__lte=now, next_run_at__isnull=False).update(
             next_run_at=None
         )
-        open_runs = Run.objects.filter(
-            mailing=OuterRef("pk"), status__in=[Run.Status.PENDING, Run.Status.RUNNING]
-        )
+        open_runs = Run.objects.open().filter(mailing=OuterRef("pk"))
         finished = (
             Mailing.objects.filter(
                 ~Exists(open_runs),

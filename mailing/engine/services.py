@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from mailing.models import Delivery, Mailing, Run
 
-from .dispatcher import DispatchReport, claimable, dispatch
+from .dispatcher import DispatchReport, dispatch
 from .planner import close_finished, plan_due_runs, plan_mailing
 
 logger = logging.getLogger("mailing.engine")
@@ -74,7 +74,7 @@ def queue_due_mailings() -> SendReport:
     report = SendReport()
     report.planned = [run.pk for run in plan_due_runs()]
     report.queued = list(
-        Delivery.objects.filter(claimable(timezone.now()))
+        Delivery.objects.claimable(timezone.now())
         .order_by("run_id")
         .values_list("run_id", flat=True)
         .distinct()

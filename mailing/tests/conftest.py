@@ -1,6 +1,8 @@
 import pytest
+from django.contrib.auth.models import Group
 
 from accounts import roles
+from mailing import tasks
 from mailing.tests.factories import UserFactory
 
 
@@ -15,8 +17,6 @@ def owner(client):
 @pytest.fixture
 def role_users(db):
     """One user per role of DESIGN.md's table (and a second customer)."""
-    from django.contrib.auth.models import Group
-
     manager = UserFactory(email="manager@example.com")
     manager.groups.add(Group.objects.get(name=roles.MANAGERS))
     editor = UserFactory(email="editor@example.com")
@@ -44,8 +44,6 @@ class _Recorder:
 def queued_runs(monkeypatch):
     """Runs queued by the services are recorded, not sent: for tests about
     the screens and services (the engine has its own tests)."""
-    from mailing import tasks
-
     recorder = _Recorder()
     monkeypatch.setattr(tasks, "start_mailing_run", recorder)
     return recorder.calls

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from mailing.models import Client, Mailing, Message
+from mailing.scheduling import next_run_at_for
 from mailing.tests.counters import run_counters_counted
 
 _seq = itertools.count(1)
@@ -38,8 +39,6 @@ def make_mailing(
     **extra,
 ) -> Mailing:
     """A mailing to `clients` new clients; `next_run_at` set as the services do."""
-    from mailing.scheduling import next_run_at_for
-
     # One transaction, as the services do: a dispatcher process running
     # meanwhile must never see the mailing before its clients.
     with transaction.atomic():

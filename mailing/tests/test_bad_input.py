@@ -1,6 +1,6 @@
 """No 500 on bad input: each case gets a clear error and writes nothing."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -62,8 +62,6 @@ def test_a_date_out_of_range_is_a_form_error(client, owner, field, value):
 
 
 def test_the_service_refuses_the_year_one_too(owner):
-    from datetime import UTC, datetime
-
     with pytest.raises(ValidationError) as error:
         services.mailing_create(
             owner=owner,

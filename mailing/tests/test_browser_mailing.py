@@ -1,12 +1,17 @@
 """The main customer and manager flows in headless Chromium."""
 
 import re
+import signal
+import time
 
 import pytest
+from django.contrib.auth.models import Group, Permission
 
 from accounts import roles
-from mailing.models import Client, Mailing, Message
+from home.tree import site_tree_ensure
+from mailing.models import Client, Delivery, Mailing, Message, Run
 from mailing.tests.counters import run_counters_recompute_for_tests
+from mailing.tests.engine_support import manage_process, require_postgresql
 from mailing.tests.factories import (
     PASSWORD,
     ClientFactory,
@@ -110,10 +115,6 @@ def test_another_customer_gets_the_404_page(page, screenshot):
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_manager_disables_a_mailing_and_blocks_a_user(page, screenshot):
-    from django.contrib.auth.models import Group, Permission
-
-    from home.tree import site_tree_ensure
-
     # A transactional test starts from an emptied database: the role group
     # made by the migration is rebuilt from the same list.
     site_tree_ensure()
@@ -181,8 +182,6 @@ def test_manager_disables_a_mailing_and_blocks_a_user(page, screenshot):
 def test_progress_bar_follows_a_run_and_the_page_refreshes_when_done(page, screenshot):
     """While a run is sending the bar moves by itself (JS polls the JSON
     endpoint); when it ends the page reloads with the final counts."""
-    from mailing.models import Delivery, Run
-
     owner = UserFactory(email="casey@example.com")
     mailing = MailingFactory(owner=owner, clients=0)
     run = RunFactory(mailing=mailing, status=Run.Status.RUNNING)
@@ -221,12 +220,6 @@ def test_a_mailing_for_now_is_sent_by_the_worker_while_the_customer_watches(
     database, a real `db_worker` process sends it (rate-limited, so there is
     something to watch) to a real SMTP server, the bar fills to 100 % by
     itself, and the log shows the server's replies."""
-    import signal
-    import time
-
-    from mailing.models import Delivery
-    from mailing.tests.engine_support import manage_process, require_postgresql
-
     require_postgresql()
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     owner = UserFactory(email="casey@example.com")

@@ -5,6 +5,7 @@ import csv
 import io
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -116,7 +117,7 @@ def test_not_utf8_and_empty(client, owner):
 
 
 def test_import_is_all_or_nothing_in_the_service(owner):
-    with pytest.raises(services.ValidationError) as error:
+    with pytest.raises(ValidationError) as error:
         services.client_import(
             owner=owner, content=b"ok@example.net\nbroken\nok2@example.net\n"
         )

@@ -8,13 +8,15 @@ import sys
 from datetime import timedelta
 
 import pytest
+from django.core.paginator import Paginator
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.views.debug import ExceptionReporter
 
-from mailing import paging
-from mailing.models import Mailing, Run
+from mailing import forms, paging, selectors, services
+from mailing.models import Client, Mailing, Run
 from mailing.tests.factories import (
     ClientFactory,
     DeliveryFactory,
@@ -23,6 +25,7 @@ from mailing.tests.factories import (
     RunFactory,
     UserFactory,
 )
+from mailing.tests.test_validation import _errors, _local, _mailing_data
 from mailsite.debug import UnevaluatedQuerySetFilter
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("queued_runs")]
@@ -96,8 +99,6 @@ def test_statistics_come_from_the_run_counters(client, owner):
 
 
 def test_managers_user_list_sums_the_counters(owner):
-    from mailing import selectors
-
     _counted_mailing(owner)
     user = selectors.users_with_stats().get(pk=owner.pk)
     assert (user.sent, user.failed) == (1100, 120)
@@ -177,8 +178,6 @@ def test_new_mailing_form_lists_no_clients(client, owner):
 def test_chosen_clients_are_submitted_as_ids_and_checked(client, owner):
     """Ids of the owner's clients make the mailing; another user's id or a
     value that is no id is refused and nothing is written."""
-    from mailing.tests.test_validation import _errors, _mailing_data
-
     message = MessageFactory(owner=owner)
     mine = ClientFactory.create_batch(3, owner=owner)
     theirs = ClientFactory()
@@ -194,9 +193,6 @@ def test_chosen_clients_are_submitted_as_ids_and_checked(client, owner):
 
 
 def test_too_many_chosen_clients(client, owner, monkeypatch):
-    from mailing import forms
-    from mailing.tests.test_validation import _errors, _mailing_data
-
     monkeypatch.setattr(forms, "MAX_CHOSEN_CLIENTS", 2)
     message = MessageFactory(owner=owner)
     mine = ClientFactory.create_batch(3, owner=owner)
@@ -211,9 +207,6 @@ def test_edit_form_shows_the_chosen_clients_or_all(client, owner, monkeypatch):
     """Editing shows the mailing's clients as chosen options, "all my
     clients" when they are all of them, and when they are too many to list,
     keeps them if none is picked."""
-    from mailing import forms
-    from mailing.tests.test_validation import _local
-
     clients = ClientFactory.create_batch(4, owner=owner)
     some = MailingFactory(owner=owner, clients=clients[:2])
     form = client.get(reverse("mailing:mailing_update", args=[some.pk])).context["form"]
@@ -267,8 +260,6 @@ def test_client_search_can_use_the_trigram_indexes(owner):
     """The indexes match the SQL Django writes for icontains, so the planner
     can answer a search of each column from them (asked not to scan the
     table, nor to walk a b-tree for the model's ordering)."""
-    from mailing.models import Client
-
     ClientFactory.create_batch(5, owner=owner)
     for column in ("email", "full_name", "comment"):
         query = Client.objects.filter(**{f"{column}__icontains": "exam"}).query
@@ -287,9 +278,6 @@ def test_client_search_can_use_the_trigram_indexes(owner):
 def test_debug_error_page_does_not_run_querysets(rf, owner, settings):
     """The technical 500 page shows a failed view's querysets and paginator
     as SQL, without running them."""
-    from django.core.paginator import Paginator
-    from django.views.debug import ExceptionReporter
-
     settings.DEBUG = True
     ClientFactory.create_batch(3, owner=owner)
 
@@ -318,7 +306,6 @@ def test_cached_client_counts_follow_every_change(client, owner):
     """The dashboard's client count and a mailing's client count are cached,
     and adding, importing or deleting a client, or changing a mailing's
     clients, shows at once."""
-    from mailing import services
 
     def figures():
         dashboard = client.get(reverse("mailing:dashboard"))
@@ -341,8 +328,6 @@ def test_cached_client_counts_follow_every_change(client, owner):
 def test_all_my_clients_are_recipients_without_reading_them(client, owner):
     """ "All my clients" makes every one of the owner's clients (and no one
     else's) a recipient in one statement, and the cached counts follow."""
-    from mailing.tests.test_validation import _mailing_data
-
     message = MessageFactory(owner=owner)
     mine = ClientFactory.create_batch(4, owner=owner)
     ClientFactory()

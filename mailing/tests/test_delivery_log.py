@@ -4,6 +4,7 @@ for the customer and in the managers' inspect view."""
 import pytest
 from django.urls import reverse
 
+from mailing import selectors
 from mailing.models import Delivery
 from mailing.tests.factories import DeliveryFactory, MailingFactory, RunFactory
 
@@ -124,8 +125,6 @@ def test_text_search_reads_a_window_and_goes_on(client, big_log, monkeypatch):
     """A text search reads a bounded window of deliveries per page; when the
     window holds too few matches, the page offers to search further, and
     doing so finds the rest."""
-    from mailing import selectors
-
     monkeypatch.setattr(selectors, "LOG_TEXT_WINDOW", 30)
     mailing, runs = big_log
     client.force_login(mailing.owner)

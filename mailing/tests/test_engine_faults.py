@@ -14,6 +14,7 @@ import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
+from mailing.engine.message import PreparedMessage
 from mailing.models import Delivery, DeliveryAttempt, Mailing, Run
 from mailing.tests.engine_support import make_mailing
 
@@ -204,8 +205,6 @@ def test_a_bug_while_building_one_message_loses_and_blocks_nothing(
     smtp_sink, engine_settings, monkeypatch
 ):
     """An unexpected error defers that delivery; the others go out."""
-    from mailing.engine.message import PreparedMessage
-
     build = PreparedMessage.build
 
     def flaky(self, **kwargs):

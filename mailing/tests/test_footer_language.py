@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.management import call_command
+from django.utils import translation
 
 from mailing.tests.engine_support import make_mailing, make_owner
 
@@ -46,8 +47,6 @@ def test_an_english_customers_mailing_carries_the_english_footer(smtp_sink):
 def test_an_owner_without_a_language_gets_the_sites_default(smtp_sink, settings):
     """No saved language (follows the browser): LANGUAGE_CODE, not whatever
     language the sending process happens to be in."""
-    from django.utils import translation
-
     with translation.override("ru"):
         text, markup, link = _sent(smtp_sink, "")
     assert f"To stop receiving these messages: {link}" in text

@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from mailing import selectors
 from mailing.models import Delivery
 from mailing.tests.counters import run_counters_recompute_for_tests
 from mailing.tests.factories import (
@@ -74,8 +75,6 @@ def test_admin_listing_queries_do_not_grow(
 
 def test_statistics_are_right(client):
     """Per mailing and per customer: sent, failed, success rate, last send."""
-    from mailing import selectors
-
     owner = UserFactory()
     mailing = MailingFactory(owner=owner, clients=0)
     run = RunFactory(mailing=mailing, scheduled_for=timezone.now() - timedelta(days=1))

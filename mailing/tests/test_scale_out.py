@@ -13,9 +13,11 @@ import time
 from collections import Counter
 from datetime import timedelta
 
+import django_rq
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from rq import Worker
 
 from conftest import missing
 from mailing.models import Client, Delivery, Mailing, Run
@@ -70,8 +72,6 @@ def rq_queue(settings):
     tasks going there (TASK_BACKEND=rq as production sets it)."""
     if not settings.REDIS_URL:
         missing("Redis (REDIS_URL)")
-    import django_rq
-
     for name, value in RQ_SETTINGS.items():
         setattr(settings, name, value)
     settings.RQ_QUEUES = {"default": {"URL": settings.REDIS_URL}}
@@ -94,8 +94,6 @@ def test_two_rq_workers_and_two_clocks_send_every_client_exactly_once(
     clocks at once is shared by two RQ workers: the SMTP server receives
     every client exactly once, and both workers sent part of it. The two
     clocks also race to plan a due mailing: it gets one run, sent once."""
-    from rq import Worker
-
     require_postgresql()
     customer = UserFactory(email="big@example.com")
     big = make_mailing(

@@ -6,6 +6,7 @@ import time
 import pytest
 from django.core.management import CommandError, call_command
 
+from mailing import cron
 from mailing.models import Delivery, Run
 from mailing.tests.engine_support import (
     dispatcher,
@@ -55,8 +56,6 @@ def test_crontab_add_says_so_when_cron_is_missing(monkeypatch):
 
 def test_the_cron_entry_is_the_send_service(settings):
     assert ("* * * * *", "mailing.cron.send_due_mailings") in settings.CRONJOBS
-    from mailing import cron
-
     assert callable(cron.send_due_mailings)
 
 

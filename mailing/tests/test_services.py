@@ -126,7 +126,6 @@ def test_message_in_use_is_not_deleted():
 
 
 def test_render_message_substitutes_known_placeholders_only():
-
     message = MessageFactory(
         subject="Hi {{ full_name }}",
         body="{{full_name}} <{{ email }}> {{ unknown }} {% load x %}",

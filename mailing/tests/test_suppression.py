@@ -2,7 +2,10 @@
 row brings the address back; customers see their list, add to it by hand and
 lift only what is theirs to lift; old unsubscribe links keep working."""
 
+from importlib import import_module
+
 import pytest
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
@@ -11,11 +14,13 @@ from django.test import Client as HttpClient
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from mailing import public_views, selectors, services
 from mailing.models import Client, Suppression
 from mailing.tests.engine_support import make_mailing
 from mailing.tests.factories import ClientFactory, DeliveryFactory, UserFactory
+from mailing.tests.test_browser_mailing import log_in
 from mailing.unsubscribe import unsubscribe_token
 
 pytestmark = pytest.mark.django_db
@@ -431,11 +436,6 @@ def test_import_shows_suppressed_addresses_and_imports_them(client, owner):
 def test_the_migration_links_backfilled_entries_to_their_clients():
     """Entries back-filled from Client.unsubscribed_at learn their client's
     id, so those clients' old links survive a later deletion."""
-    from importlib import import_module
-
-    from django.apps import apps
-    from django.utils import timezone
-
     migration = import_module("mailing.migrations.0003_h4_suppression_client")
     gone = ClientFactory(unsubscribed_at=timezone.now())
     stays = ClientFactory(owner=gone.owner)
@@ -464,8 +464,6 @@ def test_an_unsubscribe_lasts_in_the_browser(page, screenshot):
     imports the address again: the preview, the client list and the
     Suppressed page all say so, and the entry cannot be removed; what the
     customer adds by hand they can remove."""
-    from mailing.tests.test_browser_mailing import log_in
-
     customer = UserFactory(email="casey@example.com")
     gone = ClientFactory(owner=customer, email="ada@example.net")
     page.goto(_link(gone))

@@ -1,0 +1,94 @@
+"""Writes of the mailing domain, one module per entity.
+
+Every service takes keyword-only arguments, runs in a transaction and
+validates what it is given: the models (`clean()`, constraints) and these
+services are the only validators, and the forms in front of them present
+their errors. Background work is queued with `transaction.on_commit`, so a
+task never sees a row that was rolled back, and no request talks to SMTP.
+
+    clients.py        a customer's address book: add, change, delete
+    client_import.py  CSV import of clients (preview, then all or nothing)
+    messages.py       messages (the HTML part stored sanitised)
+    mailings.py       mailings: plan, send now, pause, managers' switch
+    suppression.py    the suppression list; a recipient's unsubscribe
+
+The public names are re-exported here: `from mailing.services import x`.
+"""
+
+from mailing.services.client_import import (
+    MAX_IMPORT_BYTES,
+    MAX_IMPORT_FIELD,
+    MAX_IMPORT_ROWS,
+    ImportPreview,
+    ImportRow,
+    client_import,
+    client_import_preview,
+    client_import_size_check,
+    file_too_big_error,
+)
+from mailing.services.clients import (
+    CLIENT_EXISTS,
+    client_create,
+    client_delete,
+    client_update,
+)
+from mailing.services.mailings import (
+    CHOOSE_CLIENTS,
+    NO_CLIENTS_YET,
+    mailing_create,
+    mailing_delete,
+    mailing_disable,
+    mailing_enable,
+    mailing_pause,
+    mailing_recipients,
+    mailing_resume,
+    mailing_send_now,
+    mailing_update,
+)
+from mailing.services.messages import message_create, message_delete, message_update
+from mailing.services.suppression import (
+    MAX_SUPPRESSION_ADD,
+    SuppressionAdded,
+    split_addresses,
+    suppression_add,
+    suppression_record,
+    suppression_remove,
+    unsubscribe,
+)
+
+__all__ = [
+    "CHOOSE_CLIENTS",
+    "CLIENT_EXISTS",
+    "MAX_IMPORT_BYTES",
+    "MAX_IMPORT_FIELD",
+    "MAX_IMPORT_ROWS",
+    "MAX_SUPPRESSION_ADD",
+    "NO_CLIENTS_YET",
+    "ImportPreview",
+    "ImportRow",
+    "SuppressionAdded",
+    "client_create",
+    "client_delete",
+    "client_import",
+    "client_import_preview",
+    "client_import_size_check",
+    "client_update",
+    "file_too_big_error",
+    "mailing_create",
+    "mailing_delete",
+    "mailing_disable",
+    "mailing_enable",
+    "mailing_pause",
+    "mailing_recipients",
+    "mailing_resume",
+    "mailing_send_now",
+    "mailing_update",
+    "message_create",
+    "message_delete",
+    "message_update",
+    "split_addresses",
+    "suppression_add",
+    "suppression_record",
+    "suppression_remove",
+    "unsubscribe",
+]
