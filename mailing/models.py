@@ -192,6 +192,17 @@ class Mailing(models.Model):
         _("paused"), default=False, help_text=_("The owner's pause button.")
     )
     next_run_at = models.DateTimeField(_("next run"), null=True, blank=True)
+    # Null: from the platform's domain, "<customer> via Mailsite". PROTECT,
+    # not SET_NULL: deleting a sender must not quietly change who a
+    # scheduled mailing is from (deliverability's services explain it).
+    sender = models.ForeignKey(
+        "deliverability.Sender",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="mailings",
+        verbose_name=_("sender"),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("changed"), auto_now=True)
 
