@@ -56,6 +56,8 @@ def platform_dkim() -> tuple[str, str] | None:
         return None
     if "-----BEGIN" not in value:
         value = Path(value).read_text()
+    # An environment variable may carry the PEM's line breaks as "\n".
+    value = value.replace("\\n", "\n").strip() + "\n"
     selector = getattr(settings, "DKIM_SELECTOR", "") or "mailsite"
     return selector, value
 

@@ -20,6 +20,7 @@ covered, and they are.
 """
 
 import functools
+import re
 
 import dkim
 from cryptography.hazmat.primitives import hashes, serialization
@@ -44,6 +45,7 @@ SIGNED_HEADERS = (
     "Feedback-ID",
 )
 _INCLUDE = tuple(name.lower().encode("ascii") for name in SIGNED_HEADERS)
+_FROM = re.compile(rb"(?im)^from:")
 _CANONICALIZE = (b"relaxed", b"simple")
 
 
@@ -107,6 +109,9 @@ def sign(
     ends, headers and body as they go on the wire), signed rsa-sha256 with
     `d=domain`, `s=selector`. Raises SigningError for a bad key or a
     message without From."""
+    head = message_bytes.split(b"\r\n\r\n", 1)[0]
+    if not _FROM.search(head):
+        raise SigningError("The message has no From header to sign.")
     key = _load_key(private_key_pem)
     signer = _DKIM(message_bytes, key)
     try:
