@@ -248,6 +248,8 @@ class Mailing(models.Model):
             errors["end_at"] = _("The end must be after the start.")
         if self.message_id and self.owner_id and self.message.owner_id != self.owner_id:
             errors["message"] = _("This message belongs to another user.")
+        if self.sender_id and self.owner_id and self.sender.owner_id != self.owner_id:
+            errors["sender"] = _("This sender belongs to another user.")
         if errors:
             raise ValidationError(errors)
 
