@@ -204,6 +204,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # certificate; EMAIL_TLS_VERIFY=off accepts a self-signed one (a relay of
 # your own on a private network), still encrypted but open to interception.
 EMAIL_TLS_VERIFY = env.bool("EMAIL_TLS_VERIFY", default=True)
+if not EMAIL_TLS_VERIFY and EMAIL_CONFIG["EMAIL_BACKEND"].endswith("smtp.EmailBackend"):
+    # Account mail follows the same rule as mailings (mailsite/smtp.py).
+    EMAIL_BACKEND = "mailsite.smtp.EmailBackend"
 
 # Deliverability (deliverability app; its config.py says how each defaults):
 # the platform's sending domain and DKIM key, the VERP bounce domain, the SPF
