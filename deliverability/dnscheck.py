@@ -96,7 +96,9 @@ def spf_suggestion() -> str:
     return f"v=spf1 include:{config.spf_include()} ~all"
 
 
-def expected_records(sending_domain) -> list[ExpectedRecord]:
+def expected_records(sending_domain, *, every=False) -> list[ExpectedRecord]:
+    """The records of `sending_domain`; without `every`, the DMARC record
+    is left out once a check found the customer's own, which passed."""
     domain = sending_domain.domain
     records = [
         ExpectedRecord(
@@ -109,7 +111,8 @@ def expected_records(sending_domain) -> list[ExpectedRecord]:
         ExpectedRecord(SPF, "TXT", domain, spf_suggestion(), True),
     ]
     found_dmarc = _stored(sending_domain, DMARC)
-    if not (found_dmarc and found_dmarc.get("ok") and found_dmarc.get("found")):
+    kept = found_dmarc and found_dmarc.get("ok") and found_dmarc.get("found")
+    if every or not kept:
         records.append(
             ExpectedRecord(
                 DMARC, "TXT", f"_dmarc.{domain}", dmarc_suggestion(domain), True
@@ -417,14 +420,9 @@ def check_domain(sending_domain) -> CheckResult:
     """Look up every record of `sending_domain`; never raises for DNS
     trouble (it becomes the reason of the record concerned)."""
     res = resolver()
-    # Checked against the full list, whatever dns_records() currently hides.
-    saved, sending_domain.checks = sending_domain.checks, []
-    try:
-        expected = {
-            record.record: record for record in expected_records(sending_domain)
-        }
-    finally:
-        sending_domain.checks = saved
+    expected = {
+        record.record: record for record in expected_records(sending_domain, every=True)
+    }
     dkim_check, dkim_aligned = _check_dkim(res, sending_domain, expected[DKIM])
     return CheckResult(
         [

@@ -1,13 +1,13 @@
 import pytest
 
-from deliverability.tests.dns_server import DNSTestServer
+from deliverability.localdns import LocalDNSServer
 
 
 @pytest.fixture
 def dns_zone(settings):
     """A real DNS server on a free loopback port, DNS_NAMESERVERS pointed at
     it; the test publishes and removes records in the returned zone."""
-    with DNSTestServer() as server:
+    with LocalDNSServer() as server:
         settings.DNS_NAMESERVERS = server.address
         settings.DNS_TIMEOUT = 1
         yield server.zone

@@ -1,4 +1,9 @@
-"""A real DNS server on loopback that answers from a dict the test controls.
+"""A tiny authoritative DNS server on loopback that answers from a dict.
+
+The tests point DNS_NAMESERVERS at it to publish and remove records, and
+`manage.py deliverability_demo_domain` uses it to verify the demo domain
+through the real check. It needs dnslib, a development dependency
+(requirements-dev.txt), so production code never imports this module.
 
 dnslib's server on a free UDP port: `zone.publish("TXT", name, value)`,
 `zone.remove(...)`, `zone.clear()`; a name with no records answers
@@ -86,9 +91,9 @@ class _QuietLogger:
         return lambda *args, **kwargs: None
 
 
-class DNSTestServer:
-    """Start with `with DNSTestServer() as dns:`; `dns.address` is
-    "127.0.0.1:<port>" for DNS_NAMESERVERS."""
+class LocalDNSServer:
+    """Start with `with LocalDNSServer() as server:`; `server.zone` holds the
+    records and `server.address` is "127.0.0.1:<port>" for DNS_NAMESERVERS."""
 
     def __init__(self):
         self.zone = Zone()
