@@ -352,8 +352,9 @@ def _check_dmarc(res, sending_domain, expected, dkim_aligned) -> RecordCheck:
             found=record,
         )
     if dkim_aligned:
+        # Named where it was found: the parent domain's, for a subdomain.
         return _passed(
-            expected,
+            ExpectedRecord(DMARC, "TXT", name, record, True),
             _(
                 "The DMARC record at %(name)s (p=%(policy)s) is met: mail is "
                 "DKIM-signed for %(domain)s."

@@ -19,6 +19,7 @@ RFC 8058 §4 requires List-Unsubscribe and List-Unsubscribe-Post to be
 covered, and they are.
 """
 
+import base64
 import functools
 import re
 
@@ -97,7 +98,7 @@ class _DKIM(dkim.DKIM):
             h.digest(), padding.PKCS1v15(), Prehashed(hashes.SHA256())
         )
         idx = [i for i in range(len(fields)) if fields[i][0] == b"b"][0]
-        fields[idx] = (b"b", dkim.base64.b64encode(signature))
+        fields[idx] = (b"b", base64.b64encode(signature))
         header_value = b"; ".join(b"=".join(x) for x in fields) + self.linesep
         return dkim.fold(header_value, namelen=len(header_name), linesep=self.linesep)
 

@@ -178,6 +178,7 @@ def test_a_subdomain_may_rely_on_the_parent_domains_dmarc(owner, platform, dns_z
     dns_zone.replace("TXT", "_dmarc.example.com", "v=DMARC1; p=quarantine")
     assert sending_domain_verify(sending_domain=domain) is True
     assert "_dmarc.example.com" in check(domain, "dmarc")["reason"]
+    assert check(domain, "dmarc")["name"] == "_dmarc.example.com"
 
 
 def test_no_dmarc_record_is_not_verified(owner, platform, dns_zone):
