@@ -100,6 +100,38 @@ def test_adding_a_reply_to_breaks_the_signature(key):
     assert not dkim.verify(tampered, dnsfunc=dns_with(public_value))
 
 
+def test_folded_headers_repeated_headers_and_trailing_blank_lines_verify(key):
+    pem, public_value = key
+    data = message(body="Hi\r\n\r\n\r\n").replace(
+        b"Subject: The news", b"Subject: The   news,\r\n\t folded\t here "
+    )
+    data = data.replace(b"To: Ada", b"To: first@example.org\r\nTo: Ada")
+    assert dkim.verify(
+        signed(data, domain=DOMAIN, selector=SELECTOR, private_key_pem=pem),
+        dnsfunc=dns_with(public_value),
+    )
+
+
+def test_a_message_without_a_body_verifies(key):
+    pem, public_value = key
+    data = message(body="")
+    assert dkim.verify(
+        signed(data, domain=DOMAIN, selector=SELECTOR, private_key_pem=pem),
+        dnsfunc=dns_with(public_value),
+    )
+
+
+def test_bare_lf_line_ends_are_refused(key):
+    pem, _ = key
+    with pytest.raises(SigningError, match="CRLF"):
+        sign(
+            message().replace(b"\r\n", b"\n"),
+            domain=DOMAIN,
+            selector=SELECTOR,
+            private_key_pem=pem,
+        )
+
+
 def test_another_key_does_not_verify(key):
     pem, _ = key
     _, other_public = generate_rsa_key()
