@@ -4,6 +4,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from deliverability.dnscheck import expected_records
+from deliverability.keys import decrypt_private_key
 from deliverability.names import domain_display
 
 
@@ -16,9 +18,10 @@ class SendingDomain(models.Model):
 
     `checks` holds the outcome of the last DNS check, one entry per record
     in the order of `dns_records()`: `{"record": "dkim" | "spf" | "dmarc" |
-    "return_path", "type", "name", "ok", "required", "reason", "found"}`,
-    where `reason` is a sentence for the customer and `found` what the DNS
-    answered. A JSON list rather than a related model: it is only ever read
+    "return_path", "type", "name", "ok", "required", "reason", "found",
+    "inconclusive"}`, where `reason` is a sentence for the customer, `found`
+    what the DNS answered and `inconclusive` says the lookup itself failed
+    (a timeout). A JSON list rather than a related model: it is only ever read
     and replaced as a whole, with the domain.
 
     `verified_at` is set while the records allow signed, aligned mail;
@@ -81,8 +84,6 @@ class SendingDomain(models.Model):
         The DMARC record is left out once a check has found one of the
         customer's own that allows aligned mail (theirs stays).
         """
-        from deliverability.dnscheck import expected_records
-
         return [
             (record.type, record.name, record.value)
             for record in expected_records(self)
@@ -90,8 +91,6 @@ class SendingDomain(models.Model):
 
     def private_key_pem(self) -> str:
         """The decrypted private key; raises KeyDecryptionError."""
-        from deliverability.keys import decrypt_private_key
-
         return decrypt_private_key(self.dkim_private_key_encrypted)
 
 
