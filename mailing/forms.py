@@ -10,6 +10,7 @@ from django.utils.formats import date_format
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
+from deliverability.selectors import sender_list, senders_usable
 from mailing import services
 from mailing.addresses import MAX_LENGTH as MAX_EMAIL_LENGTH
 from mailing.models import Client, Delivery, Mailing, Message, grouped
@@ -142,11 +143,11 @@ class MailingForm(forms.ModelForm):
         help_text=_("Search and pick clients one by one, or tick “all my clients”."),
     )
 
-    field_order = ["message", "all_clients", "clients", "start_at", "end_at"]
+    field_order = ["message", "sender", "all_clients", "clients", "start_at", "end_at"]
 
     class Meta:
         model = Mailing
-        fields = ["message", "start_at", "end_at", "periodicity"]
+        fields = ["message", "sender", "start_at", "end_at", "periodicity"]
         widgets = {
             "start_at": DateTimeLocalInput(),
             "end_at": DateTimeLocalInput(),
@@ -169,6 +170,7 @@ class MailingForm(forms.ModelForm):
         self.fields["message"].error_messages["invalid_choice"] = _(
             "The chosen message is not one of your messages."
         )
+        self._sender_choices(owner)
         self.fields["start_at"].help_text = _(
             "In %(zone)s time; a start in the past or now sends the first run at once."
         ) % {"zone": timezone.get_current_timezone_name()}
@@ -177,6 +179,25 @@ class MailingForm(forms.ModelForm):
         self._kept_clients = None
         if self.instance.pk:
             self._initial_clients(owner)
+
+    def _sender_choices(self, owner) -> None:
+        """The owner's senders on verified domains (and the one the mailing
+        has, whatever its domain's state); none: the platform's domain."""
+        field = self.fields["sender"]
+        senders = senders_usable(owner=owner)
+        if self.instance.sender_id:
+            senders = senders | sender_list(owner=owner).filter(
+                pk=self.instance.sender_id
+            )
+        field.queryset = senders.distinct()
+        name = owner.full_name or owner.email
+        field.empty_label = _("%(name)s via Mailsite (the platform's address)") % {
+            "name": name
+        }
+        field.help_text = _(
+            "Senders on your verified domains (under Senders); without one, the "
+            "mailing goes from the platform's address with replies to yours."
+        )
 
     def _initial_clients(self, owner) -> None:
         """The mailing's clients as the picker's initial choice; "all my
@@ -230,6 +251,7 @@ class MailingForm(forms.ModelForm):
             "start_at": data["start_at"],
             "end_at": data["end_at"],
             "periodicity": data["periodicity"],
+            "sender": data.get("sender"),
         }
 
 

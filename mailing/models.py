@@ -333,6 +333,17 @@ class Mailing(models.Model):
         _("paused"), default=False, help_text=_("The owner's pause button.")
     )
     next_run_at = models.DateTimeField(_("next run"), null=True, blank=True)
+    # Null: from the platform's domain, "<customer> via Mailsite". PROTECT,
+    # not SET_NULL: deleting a sender must not quietly change who a
+    # scheduled mailing is from (deliverability's services explain it).
+    sender = models.ForeignKey(
+        "deliverability.Sender",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="mailings",
+        verbose_name=_("sender"),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("changed"), auto_now=True)
 
@@ -380,6 +391,8 @@ class Mailing(models.Model):
             errors["end_at"] = _("The end must be after the start.")
         if self.message_id and self.owner_id and self.message.owner_id != self.owner_id:
             errors["message"] = _("This message belongs to another user.")
+        if self.sender_id and self.owner_id and self.sender.owner_id != self.owner_id:
+            errors["sender"] = _("This sender belongs to another user.")
         if errors:
             raise ValidationError(errors)
 

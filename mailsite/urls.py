@@ -23,6 +23,7 @@ urlpatterns = [
         name="javascript-catalog",
     ),
     path("app/", include("mailing.urls")),
+    path("app/", include("deliverability.urls")),
     path("m/", include("mailing.public_urls")),
     path("sitemap.xml", sitemap, name="sitemap"),
     path("", include("blog.urls")),

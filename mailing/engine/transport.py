@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from mailing.addresses import InvalidAddress, wire_address
+from mailing.engine.tls import tls_context
 
 SENT, DEFERRED, FAILED = "sent", "deferred", "failed"
 _DOT_AT_LINE_START = re.compile(rb"(?m)^\.")
@@ -101,19 +102,28 @@ class SMTPTransport:
         )
 
     def _connect(self) -> smtplib.SMTP:
-        if self.use_ssl:
-            conn = smtplib.SMTP_SSL(
-                self.host,
-                self.port,
-                timeout=self.timeout,
-                context=ssl.create_default_context(),
-            )
-        else:
-            conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
+            if self.use_ssl:
+                conn = smtplib.SMTP_SSL(
+                    self.host, self.port, timeout=self.timeout, context=tls_context()
+                )
+            else:
+                conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        except ssl.SSLCertVerificationError as exc:
+            raise smtplib.SMTPException(_certificate_refused(exc)) from exc
         try:
             conn.ehlo_or_helo_if_needed()
             if self.use_tls:
-                conn.starttls(context=ssl.create_default_context())
+                # smtp+tls requires STARTTLS: never a silent plain-text send.
+                if not conn.has_extn("starttls"):
+                    raise smtplib.SMTPNotSupportedError(
+                        "The mail server does not offer STARTTLS, which smtp+tls "
+                        "in EMAIL_URL requires; nothing was sent in plain text."
+                    )
+                try:
+                    conn.starttls(context=tls_context())
+                except ssl.SSLCertVerificationError as exc:
+                    raise smtplib.SMTPException(_certificate_refused(exc)) from exc
                 conn.ehlo()
             if self.username:
                 conn.login(self.username, self.password)
@@ -332,6 +342,14 @@ def _describe(exc: BaseException) -> str:
         return f"Connection dropped by the server ({exc})"
     text = str(exc) or type(exc).__name__
     return f"{type(exc).__name__}: {text}"
+
+
+def _certificate_refused(exc: ssl.SSLCertVerificationError) -> str:
+    return (
+        "The mail server's TLS certificate was refused "
+        f"({exc.verify_message or exc.reason}); for a relay of your own with a "
+        "self-signed certificate, set EMAIL_TLS_VERIFY=off."
+    )
 
 
 def _close_quietly(conn) -> None:

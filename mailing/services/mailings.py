@@ -106,6 +106,26 @@ def _save_and_plan(mailing: Mailing, *, clients, all_clients, now) -> Mailing:
     return mailing
 
 
+_UNCHANGED = object()
+
+
+def _choose_sender(mailing: Mailing, sender) -> None:
+    """A newly chosen sender must be on a verified domain; the one a mailing
+    already has may stay while its domain is re-verified (until then its
+    mail goes from the platform's domain)."""
+    if sender is _UNCHANGED:
+        return
+    # The stored one: a ModelForm has already put the new one on `mailing`.
+    stored = Mailing.objects.filter(pk=mailing.pk).values_list("sender_id", flat=True)
+    previous = stored.first() if mailing.pk else None
+    changed = (sender.pk if sender else None) != previous
+    if changed and sender is not None and not sender.is_usable:
+        raise ValidationError(
+            {"sender": _("This sender's domain is not verified; choose another.")}
+        )
+    mailing.sender = sender
+
+
 @transaction.atomic
 def mailing_create(
     *,
@@ -116,13 +136,15 @@ def mailing_create(
     periodicity: str = Mailing.Periodicity.ONCE,
     clients=(),
     all_clients: bool = False,
+    sender=None,
     now: datetime | None = None,
 ) -> Mailing:
     """Create a mailing and plan its first occurrence.
 
     When the window already holds now, its first run is queued on commit.
     Raises ValidationError: end before start, a window wholly in the past,
-    no clients, a message or client of another user.
+    no clients, a message, client or sender of another user, a sender on a
+    domain that is not verified.
     """
     now = now or timezone.now()
     mailing = Mailing(
@@ -132,6 +154,7 @@ def mailing_create(
         end_at=end_at,
         periodicity=periodicity,
     )
+    _choose_sender(mailing, sender)
     return _save_and_plan(mailing, clients=clients, all_clients=all_clients, now=now)
 
 
@@ -145,11 +168,13 @@ def mailing_update(
     periodicity: str,
     clients=(),
     all_clients: bool = False,
+    sender=_UNCHANGED,
     now: datetime | None = None,
 ) -> Mailing:
     """Change a mailing and plan its next occurrence again (runs already
     made stay). Queues a run when one is now due. Raises ValidationError."""
     now = now or timezone.now()
+    _choose_sender(mailing, sender)
     mailing.message, mailing.periodicity = message, periodicity
     mailing.start_at, mailing.end_at = start_at, end_at
     return _save_and_plan(mailing, clients=clients, all_clients=all_clients, now=now)

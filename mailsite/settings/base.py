@@ -24,6 +24,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 INSTALLED_APPS = [
     "accounts",
     "mailing",
+    "deliverability",
     "home",
     "blog",
     "wagtail.contrib.forms",
@@ -218,6 +219,26 @@ MAILING_BREAKER_MAX_PAUSE_SECONDS = env.float(
     "MAILING_BREAKER_MAX_PAUSE_SECONDS", default=3600
 )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# STARTTLS (smtp+tls://) and SMTPS (smtp+ssl://) check the relay's
+# certificate; EMAIL_TLS_VERIFY=off accepts a self-signed one (a relay of
+# your own on a private network), still encrypted but open to interception.
+EMAIL_TLS_VERIFY = env.bool("EMAIL_TLS_VERIFY", default=True)
+if not EMAIL_TLS_VERIFY and EMAIL_BACKEND.endswith("smtp.EmailBackend"):
+    # Account mail follows the same rule as mailings (mailing/engine/tls.py).
+    EMAIL_BACKEND = "mailing.engine.tls.EmailBackend"
+
+# Deliverability (deliverability app; its config.py says how each defaults):
+# the platform's sending domain and DKIM key, the VERP bounce domain, the SPF
+# name customers include, the DNS servers the record checks ask, and the key
+# that encrypts customers' DKIM keys at rest (deliverability/keys.py).
+MAILING_DOMAIN = env("MAILING_DOMAIN", default="")
+BOUNCE_DOMAIN = env("BOUNCE_DOMAIN", default="")
+SPF_INCLUDE = env("SPF_INCLUDE", default="")
+DKIM_SELECTOR = env("DKIM_SELECTOR", default="mailsite")
+DKIM_PRIVATE_KEY = env("DKIM_PRIVATE_KEY", default="")
+DKIM_KEY_ENCRYPTION_KEY = env("DKIM_KEY_ENCRYPTION_KEY", default="")
+DNS_NAMESERVERS = env("DNS_NAMESERVERS", default="")
+DNS_TIMEOUT = env.float("DNS_TIMEOUT", default=3)
 
 _VALIDATORS = "django.contrib.auth.password_validation"
 AUTH_PASSWORD_VALIDATORS = [
@@ -312,7 +333,11 @@ WAGTAIL_GRAVATAR_PROVIDER_URL = None
 WAGTAIL_ENABLE_UPDATE_CHECK = False
 
 # The mailing script, every minute (`manage.py crontab add` installs it).
-CRONJOBS = [("* * * * *", "mailing.cron.send_due_mailings")]
+CRONJOBS = [
+    ("* * * * *", "mailing.cron.send_due_mailings"),
+    # Daily DNS re-check of verified sending domains.
+    ("17 4 * * *", "deliverability.cron.recheck_sending_domains"),
+]
 CRONTAB_COMMAND_PREFIX = "DJANGO_SETTINGS_MODULE=" + env(
     "DJANGO_SETTINGS_MODULE", default="mailsite.settings.production"
 )
@@ -327,6 +352,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "mailing": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "deliverability": {
+            "handlers": ["console"],
+            "level": "INFO",
+            "propagate": False,
+        },
     },
 }
 
