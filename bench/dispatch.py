@@ -23,7 +23,8 @@ recipients, so crash runs always use the aiosmtpd sink.
     .venv/bin/python bench/dispatch.py --crash    # and five kills
 
 The admin database URL comes from BENCH_DATABASE_URL (default
-postgres://postgres@127.0.0.1:5432/postgres).
+postgres://postgres@127.0.0.1:5432/postgres); BENCH_DB_NAME names the
+database it creates and drops (default `bench_dispatch`).
 """
 
 import argparse
@@ -45,7 +46,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
-DB_NAME = "bench_dispatch"
+DB_NAME = os.environ.get("BENCH_DB_NAME", "bench_dispatch")
 ADMIN_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"
 )
@@ -209,27 +210,46 @@ def create_mailing(count: int) -> int:
 # -- the three ways of sending --------------------------------------------------
 
 
+def count_queries_everywhere():
+    """A counter of every query this process, its threads and the dispatcher
+    processes it forks make: instruments each database connection as it
+    opens (Django's `connection_created` signal), from outside the engine;
+    the counter lives in shared memory, so forked processes add to it."""
+    import multiprocessing
+
+    from django.db import connections
+    from django.db.backends.signals import connection_created
+
+    counter = multiprocessing.Value("q", 0)
+
+    def count(execute, sql, params, many, context):
+        with counter.get_lock():
+            counter.value += 1
+        return execute(sql, params, many, context)
+
+    def instrument(sender, connection, **kwargs):
+        # The same wrappers as `connection.execute_wrapper(count)`, for the
+        # connection's whole life rather than a `with` block.
+        if count not in connection.execute_wrappers:
+            connection.execute_wrappers.append(count)
+
+    connection_created.connect(instrument, weak=False)
+    for conn in connections.all():
+        instrument(None, conn)
+    return counter
+
+
 def child_engine(mailing_id: int) -> None:
     """In a fresh process: plan and deliver one mailing; print JSON figures."""
-    from django.db import connection
-
     from mailing.engine.services import mailing_start_run
     from mailing.models import Delivery, Mailing
 
-    queries = [0]
-
-    def count(execute, sql, params, many, context):
-        queries[0] += 1
-        return execute(sql, params, many, context)
-
+    queries = count_queries_everywhere()
     mailing = Mailing.objects.get(pk=mailing_id)
     started = time.perf_counter()
-    with connection.execute_wrapper(count):
-        report = mailing_start_run(mailing=mailing)
+    report = mailing_start_run(mailing=mailing)
     seconds = time.perf_counter() - started
-    # The wrapper saw this process's queries (planning and dispatching);
-    # forked dispatchers counted their own.
-    queries[0] += report.dispatch.child_queries
+    counted = queries.value
     sent = Delivery.objects.filter(run__mailing=mailing, status="sent").count()
     total = Delivery.objects.filter(run__mailing=mailing).count()
     print(
@@ -238,7 +258,7 @@ def child_engine(mailing_id: int) -> None:
                 "sent": sent,
                 "total": total,
                 "seconds": seconds,
-                "queries": queries[0],
+                "queries": counted,
                 "processes": report.dispatch.processes,
                 "peak_rss_mb": max(
                     resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
