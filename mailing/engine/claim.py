@@ -146,18 +146,27 @@ def not_sendable(row: dict) -> str | None:
 class Holdings:
     """The deliveries this dispatcher holds: claimed, result not yet stored.
 
-    The main thread adds a claim, the writer removes what it stored, and the
-    heartbeat renews the lease of what is left.
+    The main thread adds a claim, the senders mark each row settled (its
+    result is known and journaled), the writer removes what it stored, and
+    the heartbeat renews the lease of what is left.
     """
 
     def __init__(self):
         self._changed = threading.Condition()
         self._tokens: dict[int, str] = {}
+        self._unsettled = 0
 
     def add(self, rows: list[dict]) -> None:
         with self._changed:
             for row in rows:
                 self._tokens[row["pk"]] = row["token"]
+            self._unsettled += len(rows)
+
+    def settled(self) -> None:
+        """One more row's result is known (and journaled)."""
+        with self._changed:
+            self._unsettled -= 1
+            self._changed.notify_all()
 
     def remove(self, pks) -> None:
         with self._changed:
@@ -168,14 +177,19 @@ class Holdings:
     def __len__(self) -> int:
         return len(self._tokens)
 
+    @property
+    def unsettled(self) -> int:
+        """Rows claimed whose result is not known yet: the senders' work."""
+        return self._unsettled
+
     def snapshot(self) -> tuple[list[int], set[str]]:
         with self._changed:
             return list(self._tokens), set(self._tokens.values())
 
-    def wait_below(self, count: int, timeout: float) -> None:
-        """Until fewer than `count` are held, or `timeout` seconds."""
+    def wait(self, ready, timeout: float) -> None:
+        """Until `ready(self)` is true, or `timeout` seconds."""
         with self._changed:
-            self._changed.wait_for(lambda: len(self._tokens) < count, timeout)
+            self._changed.wait_for(lambda: ready(self), timeout)
 
 
 def renew_leases(holdings: Holdings, *, lease_seconds: float, db_lock) -> None:

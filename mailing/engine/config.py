@@ -6,6 +6,7 @@ mailsite/settings/base.py exposes them as environment variables.
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 
@@ -24,6 +25,7 @@ class EngineConfig:
     breaker_threshold: int
     breaker_pause_seconds: float
     breaker_max_pause_seconds: float
+    journal_dir: Path
 
 
 def _processes(setting: int) -> int:
@@ -51,4 +53,9 @@ def engine_config() -> EngineConfig:
         breaker_threshold=max(1, int(get("MAILING_BREAKER_THRESHOLD", 5))),
         breaker_pause_seconds=float(get("MAILING_BREAKER_PAUSE_SECONDS", 60)),
         breaker_max_pause_seconds=float(get("MAILING_BREAKER_MAX_PAUSE_SECONDS", 3600)),
+        # Local to the machine: each machine replays its own dispatchers'.
+        journal_dir=Path(
+            get("MAILING_JOURNAL_DIR", None)
+            or Path(settings.BASE_DIR) / "var" / "journal"
+        ),
     )

@@ -1,15 +1,18 @@
-"""One dispatcher: claims deliveries in batches, sends them, stores results.
+"""One dispatcher: claims deliveries in batches, sends them, records results.
 
 The main thread claims (claim.py) and hands messages to the sender threads
-(send.py); the main thread claims the next batch while they send. A writer
-thread with its own database connection stores results as they come
-(record.py: group commit, a connection's worth of results or whatever
-arrived within GROUP_COMMIT_SECONDS), so a reply is durable within
-milliseconds; and a message may go out only while fewer than
-UNSAVED_PER_CONNECTION per connection are sent and not yet stored, so a
-`kill -9` re-sends at most that many. The main thread also beats the
-heartbeat that renews the leases of what it holds. processes.py shares a
-big run between several such dispatchers.
+(send.py), claiming the next batch while they send, and beats the heartbeat
+that renews the leases of what it holds. As soon as a server's reply is
+known, the sender thread settles the delivery (record.py) and appends it to
+this dispatcher's journal (journal.py): one small write to a local file,
+which survives a `kill -9` of this process, before the thread sends its
+next message; so a crash leaves at most the message on the wire, one per
+connection, without a known result. A writer thread with its own database
+connection stores the journaled results in big groups (group commit every
+GROUP_COMMIT_SECONDS). Before each claim the dispatcher replays the
+journals of dead dispatchers on this machine, so their results are stored
+before their expired leases can be claimed again. processes.py shares a big
+run between several such dispatchers.
 """
 
 import contextlib
@@ -26,15 +29,15 @@ from mailing.models import Delivery, Run
 
 from .claim import Holdings, claim_deliveries, not_sendable, renew_leases
 from .config import EngineConfig, engine_config
+from .journal import Journal, JournalError, replay_dead_journals
 from .message import PreparedMessage, date_header
 from .record import DispatchReport, ResultWriter, settle
 from .send import Breaker, SenderPool
 from .transport import Outcome
 
-# Messages sent and not yet stored, per connection. One is the message on
-# the wire; the other lets a connection send its next message while the
-# writer stores the last one. A `kill -9` can duplicate no more than these.
-UNSAVED_PER_CONNECTION = 2
+# Rows held beyond a batch in hand and one waiting, in batches: results the
+# writer has not stored yet (a slow database holds up claims here).
+_HELD_BATCHES = 4
 
 _worker_seq = itertools.count(1)
 
@@ -51,9 +54,6 @@ class Dispatcher:
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{next(_worker_seq)}"
         self._claims = itertools.count(1)
         self._prepared: dict[int, PreparedMessage] = {}
-        self._unsaved = threading.Semaphore(
-            UNSAVED_PER_CONNECTION * self.config.connections
-        )
         self.report = DispatchReport()
 
     def claim(self, limit: int) -> list[dict]:
@@ -100,13 +100,15 @@ class Dispatcher:
             breaker=breaker,
             db_lock=db_lock,
             shared_connection=shared_connection,
-            on_stored=lambda done: self._stored(done, holdings),
+            on_stored=lambda done: self._stored(done, holdings, writer, journal),
         )
+        journal = Journal(self.config.journal_dir, handoff=writer.put)
         senders = SenderPool(
             config=self.config,
             breaker=breaker,
-            on_result=lambda row, outcome: self._result(writer, row, outcome),
-            before_wire=self._before_wire,
+            on_result=lambda row, outcome: self._result(
+                row, outcome, journal, holdings, senders
+            ),
         )
         writer.start()
         senders.start()
@@ -115,8 +117,15 @@ class Dispatcher:
         finally:
             senders.close()
             writer.stop()  # whatever the senders finished is still written
+            # Everything journaled is stored, unless the writer gave up: then
+            # the journal stays for the next dispatcher to replay.
+            journal.close(remove=writer.error is None)
         if writer.error is not None:
             raise writer.error
+        if journal.error is not None:
+            raise JournalError(
+                f"The journal in {self.config.journal_dir} could not be written"
+            ) from journal.error
 
     def _batch_size(self) -> int:
         config = self.config
@@ -132,6 +141,7 @@ class Dispatcher:
         """The main loop: keep about one batch waiting beyond the one in hand,
         beat the heartbeat, and return once everything held is stored."""
         batch_size = self._batch_size()
+        max_held = batch_size * _HELD_BATCHES
         beat_every = self.config.lease_seconds / 3
         next_beat = time.monotonic() + beat_every
         exhausted = False
@@ -141,21 +151,27 @@ class Dispatcher:
                     holdings, lease_seconds=self.config.lease_seconds, db_lock=db_lock
                 )
                 next_beat = time.monotonic() + beat_every
-            claiming = not exhausted and not senders.breaker.open.is_set()
-            if claiming and len(holdings) < batch_size:
+            claiming = not (
+                exhausted or senders.breaker.open.is_set() or senders.halt.is_set()
+            )
+            if claiming and _room_for_a_batch(holdings, batch_size, max_held):
                 with db_lock:
+                    # A dead dispatcher's results first, then its leases.
+                    replay_dead_journals(self.config.journal_dir)
                     rows = self.claim(batch_size)
                 exhausted = not rows
-                self._hand_out(rows, senders, writer, holdings, db_lock)
+                self._hand_out(rows, senders, holdings, db_lock)
                 continue
             if not claiming and not len(holdings):
                 return
-            holdings.wait_below(
-                batch_size if claiming else 1,
+            holdings.wait(
+                (lambda h: _room_for_a_batch(h, batch_size, max_held))
+                if claiming
+                else (lambda h: not len(h)),
                 max(0.0, min(0.5, next_beat - time.monotonic())),
             )
 
-    def _hand_out(self, rows, senders, writer, holdings, db_lock) -> None:
+    def _hand_out(self, rows, senders, holdings, db_lock) -> None:
         if not rows:
             return
         holdings.add(rows)
@@ -167,7 +183,7 @@ class Dispatcher:
             self.report.runs.add(row["run_id"])
             reason = not_sendable(row)
             if reason:
-                self._result(writer, row, Outcome(Delivery.Status.FAILED, reason))
+                senders.on_result(row, Outcome(Delivery.Status.FAILED, reason))
             else:
                 senders.put(row, self._prepared[row["run_id"]], date)
 
@@ -177,18 +193,23 @@ class Dispatcher:
             self._prepared[run_id] = PreparedMessage.for_run(run)
         return self._prepared[run_id]
 
-    def _before_wire(self, row: dict) -> None:
-        # A message may reach the server only while fewer than the cap are
-        # sent and not yet stored: that bounds what a crash can duplicate.
-        self._unsaved.acquire()
-        row["unsaved"] = True
-
-    def _result(self, writer: ResultWriter, row: dict, outcome: Outcome | None):
+    def _result(self, row, outcome, journal: Journal, holdings, senders) -> None:
+        """A delivery's result is known: journal it (durable from here on)
+        and hand it to the writer; a journal that cannot be written stops
+        the sending."""
         settled = settle(row, outcome, now=timezone.now(), config=self.config)
-        writer.put((settled, row.pop("unsaved", False)))
+        journal.record(settled)
+        holdings.settled()
+        if journal.error is not None:
+            senders.halt.set()
 
-    def _stored(self, done, holdings: Holdings) -> None:
-        holdings.remove(settled.pk for settled, _ in done)
-        for _, unsaved in done:
-            if unsaved:
-                self._unsaved.release()
+    def _stored(self, done, holdings: Holdings, writer, journal: Journal) -> None:
+        holdings.remove(settled.pk for _, settled in done)
+        if writer.error is None:
+            journal.stored_through(done[-1][0])
+
+
+def _room_for_a_batch(holdings: Holdings, batch_size: int, max_held: int) -> bool:
+    """Whether to claim: the senders are running short of work, and not too
+    many results wait for the writer."""
+    return holdings.unsettled < batch_size and len(holdings) < max_held

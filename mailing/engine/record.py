@@ -44,8 +44,11 @@ RELEASED = "released"
 # Attempts at one write before the writer gives up (the rows then stay
 # `sending` and are reclaimed after their lease, as after a crash).
 WRITE_TRIES = 3
-# The longest a result waits for its write to begin (group commit).
-GROUP_COMMIT_SECONDS = 0.01
+# Group commit: a write stores whatever results arrived within this long
+# after the first one, or this many, whichever comes first. Results are
+# durable before (journal.py): this only sets how far the database lags.
+GROUP_COMMIT_SECONDS = 0.1
+GROUP_COMMIT_ROWS = 1000
 _STOP = object()
 
 _WRITE_FIELDS = [
@@ -359,15 +362,15 @@ def _write_postgresql(settled: list[Settled]) -> set[int]:
 
 
 class ResultWriter:
-    """The writer thread: stores settled deliveries as they come.
+    """The writer thread: stores settled deliveries in groups.
 
-    Group commit: it blocks for one result, takes every other one that
-    arrived meanwhile (up to a connection's worth, or whatever arrives
-    within GROUP_COMMIT_SECONDS), and writes them in one transaction;
-    results that arrive during that write go into the next. It has a
-    database connection of its own unless `shared_connection` is given
-    (inside the caller's transaction, or an in-memory SQLite database).
-    `on_stored(items)` runs after each group is stored (or given up).
+    Items are `(seq, settled)` in journal order. Group commit: it blocks for
+    one result, takes whatever arrives within GROUP_COMMIT_SECONDS (at most
+    GROUP_COMMIT_ROWS), and writes them in one transaction; results that
+    arrive during that write go into the next. It has a database connection
+    of its own unless `shared_connection` is given (inside the caller's
+    transaction, or an in-memory SQLite database). `on_stored(items)` runs
+    after each group is stored (or given up: then `error` is set).
     """
 
     def __init__(
@@ -423,9 +426,8 @@ class ResultWriter:
     def _gather(self) -> tuple[list, bool]:
         """The next group to commit, and whether the writer is told to stop.
 
-        Blocks for one result, then takes more until as many as there are
-        connections are waiting (the senders never wait for the cap on
-        unsaved messages) or GROUP_COMMIT_SECONDS have passed.
+        Blocks for one result, then takes more until GROUP_COMMIT_ROWS are
+        there or GROUP_COMMIT_SECONDS have passed.
         """
         done = []
         item = self._results.get()
@@ -433,11 +435,10 @@ class ResultWriter:
         while item is not _STOP:
             done.append(item)
             remaining = deadline - time.monotonic()
+            if len(done) >= GROUP_COMMIT_ROWS or remaining <= 0:
+                return done, False
             try:
-                if len(done) >= self.config.connections or remaining <= 0:
-                    item = self._results.get_nowait()  # all that is there already
-                else:
-                    item = self._results.get(timeout=remaining)
+                item = self._results.get(timeout=remaining)
             except queue.Empty:
                 return done, False
         return done, True
@@ -448,7 +449,7 @@ class ResultWriter:
         for attempt in range(1, WRITE_TRIES + 1):
             try:
                 with self.db_lock:
-                    self._write([settled for settled, _ in done])
+                    self._write([settled for _, settled in done])
                 return
             except Exception as exc:
                 if attempt == WRITE_TRIES or not isinstance(exc, DatabaseError):

@@ -45,10 +45,13 @@ class SenderPool:
     """The sender threads of one dispatcher.
 
     Every message handed over with `put()` yields exactly one call of
-    `on_result(row, outcome)`, from whichever thread, whatever happens
-    (outcome None: never attempted, the breaker opened or the pool closed),
-    so that every row the dispatcher holds gets a result. `before_wire(row)`
-    runs right before a message goes to the server.
+    `on_result(row, outcome)`, whatever happens (outcome None: never
+    attempted, because the breaker opened, `halt` was set or the pool
+    closed), so that every row the dispatcher holds gets a result. It is
+    called in the sender's thread as soon as the server has answered and
+    before that thread takes its next message: so what a crash can leave
+    without a known result is one message per connection, the one on the
+    wire.
     """
 
     def __init__(
@@ -57,13 +60,12 @@ class SenderPool:
         config: EngineConfig,
         breaker: Breaker,
         on_result: Callable[[dict, Outcome | None], None],
-        before_wire: Callable[[dict], None],
     ):
         self.config = config
         self.breaker = breaker
         self.limiter = RateLimiter(config.rate_limit)
         self.on_result = on_result
-        self.before_wire = before_wire
+        self.halt = threading.Event()
         self._work: queue.Queue = queue.Queue()
         self._threads = [
             threading.Thread(target=self._sender, name=f"smtp-{n}", daemon=True)
@@ -97,7 +99,7 @@ class SenderPool:
         try:
             while (item := self._work.get()) is not None:
                 row, prepared, date = item
-                if self.breaker.open.is_set():
+                if self.breaker.open.is_set() or self.halt.is_set():
                     self.on_result(row, None)
                     continue
                 try:
@@ -131,7 +133,6 @@ class SenderPool:
             return Outcome(Delivery.Status.FAILED, str(exc))
         row["message_id"] = message_id
         self.limiter.wait()
-        self.before_wire(row)
         return transport.send(prepared.envelope_from, row["email"], data)
 
 

@@ -198,6 +198,10 @@ MAILING_MAX_ATTEMPTS = env.int("MAILING_MAX_ATTEMPTS", default=5)
 MAILING_RETRY_BASE_SECONDS = env.float("MAILING_RETRY_BASE_SECONDS", default=60)
 MAILING_BREAKER_THRESHOLD = env.int("MAILING_BREAKER_THRESHOLD", default=5)
 MAILING_BREAKER_PAUSE_SECONDS = env.float("MAILING_BREAKER_PAUSE_SECONDS", default=60)
+# Where each dispatcher journals its SMTP results until they are in the
+# database (replayed after a crash by the next dispatcher on this machine):
+# a local directory, never one shared between machines.
+MAILING_JOURNAL_DIR = env("MAILING_JOURNAL_DIR", default=str(VAR_DIR / "journal"))
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 _VALIDATORS = "django.contrib.auth.password_validation"
