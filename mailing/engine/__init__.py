@@ -12,6 +12,8 @@ reaches SMTP. The entry points are in `mailing.engine.services`
     claim.py       claims with leases, the heartbeat
     send.py        sender threads (one connection each), breaker, pauses
     record.py      results -> deliveries, attempts, run counters (writer)
+    journal.py     each result durable at once; dead dispatchers' replayed
+    queueing.py    due runs queued for the task workers
     transport.py   the only module that talks SMTP; classifies replies
     message.py     the bytes of one message for one client
     config.py      the knobs, read from settings at call time
