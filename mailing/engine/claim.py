@@ -151,10 +151,13 @@ class Holdings:
     the heartbeat renews the lease of what is left.
     """
 
-    def __init__(self):
+    def __init__(self, *, low_water: int):
         self._changed = threading.Condition()
         self._tokens: dict[int, str] = {}
         self._unsettled = 0
+        # `settled()` wakes the main thread only when the senders' work runs
+        # short (or out): once per message would cost a thread switch each.
+        self._low_water = low_water
 
     def add(self, rows: list[dict]) -> None:
         with self._changed:
@@ -166,7 +169,8 @@ class Holdings:
         """One more row's result is known (and journaled)."""
         with self._changed:
             self._unsettled -= 1
-            self._changed.notify_all()
+            if self._unsettled in (self._low_water - 1, 0):
+                self._changed.notify_all()
 
     def remove(self, pks) -> None:
         with self._changed:

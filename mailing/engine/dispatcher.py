@@ -92,7 +92,7 @@ class Dispatcher:
         return self.report
 
     def _drain(self, db_lock, shared_connection) -> None:
-        holdings = Holdings()
+        holdings = Holdings(low_water=self._batch_size())
         breaker = Breaker(self.config.breaker_threshold)
         writer = ResultWriter(
             config=self.config,

@@ -426,22 +426,25 @@ class ResultWriter:
     def _gather(self) -> tuple[list, bool]:
         """The next group to commit, and whether the writer is told to stop.
 
-        Blocks for one result, then takes more until GROUP_COMMIT_ROWS are
-        there or GROUP_COMMIT_SECONDS have passed.
+        Blocks for one result, lets GROUP_COMMIT_SECONDS pass, then takes
+        what has arrived meanwhile (at most GROUP_COMMIT_ROWS).
         """
-        done = []
         item = self._results.get()
-        deadline = time.monotonic() + GROUP_COMMIT_SECONDS
-        while item is not _STOP:
-            done.append(item)
-            remaining = deadline - time.monotonic()
-            if len(done) >= GROUP_COMMIT_ROWS or remaining <= 0:
-                return done, False
+        if item is _STOP:
+            return [], True
+        # Sleep rather than wait for each result: a thread woken per result
+        # would take the GIL from the senders once per message.
+        time.sleep(GROUP_COMMIT_SECONDS)
+        done = [item]
+        while len(done) < GROUP_COMMIT_ROWS:
             try:
-                item = self._results.get(timeout=remaining)
+                item = self._results.get_nowait()
             except queue.Empty:
                 return done, False
-        return done, True
+            if item is _STOP:
+                return done, True
+            done.append(item)
+        return done, False
 
     def _store(self, done) -> None:
         if self.error is not None:
