@@ -35,8 +35,8 @@ from .record import DispatchReport, ResultWriter, settle
 from .send import Breaker, SenderPool
 from .transport import Outcome
 
-# Rows held beyond a batch in hand and one waiting, in batches: results the
-# writer has not stored yet (a slow database holds up claims here).
+# At most this many batches held (claimed, result not yet stored): when the
+# database falls behind the senders, claims wait instead of memory growing.
 _HELD_BATCHES = 4
 
 _worker_seq = itertools.count(1)
