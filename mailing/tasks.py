@@ -1,8 +1,12 @@
-"""Background tasks: thin entry points that load by id and call a service."""
+"""Background tasks: thin entry points that load by id and call a service.
+
+The task names are what the queue stores: a rename would strand the jobs
+queued before a deploy.
+"""
 
 from django_tasks import task
 
-from mailing.engine.services import mailing_start_run, run_dispatch
+from mailing.engine.services import mailing_start_run, run_deliver_share
 from mailing.models import Mailing, Run
 
 
@@ -22,11 +26,11 @@ def start_mailing_run(mailing_id: int, send_now: bool = False) -> str:
 
 @task()
 def dispatch_run(run_id: int) -> str:
-    """Deliver a run's claimable deliveries (`send_mailings --queue`).
+    """Deliver this worker's share of a run (queued by `send_mailings --queue`).
 
     Returns this worker's share ("2480 sent, ..."), kept as the task's result.
     """
     run = Run.objects.filter(pk=run_id).first()
     if run is None:
         return "No such run."
-    return str(run_dispatch(run=run))
+    return str(run_deliver_share(run=run))

@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from django.core.mail import EmailMessage, get_connection
 
-from mailing.engine.transport import DEFERRED, SENT, SMTPTransport
+from mailing.engine.transport import SMTPTransport
+from mailing.models import Delivery
 from tests.test_settings import load
 
 MESSAGE = b"From: a@example.com\r\nTo: b@example.net\r\nSubject: x\r\n\r\nHi\r\n"
@@ -112,7 +113,7 @@ def test_a_server_without_starttls_is_deferred_never_sent_in_plain_text(
     settings.EMAIL_TLS_VERIFY = False
     controller, handler = smtp_server(starttls=False)
     outcome = send(controller)
-    assert outcome.status == DEFERRED
+    assert outcome.status == Delivery.Status.DEFERRED
     assert "does not offer STARTTLS" in outcome.text
     assert "nothing was sent in plain text" in outcome.text
     assert handler.received == []
@@ -122,7 +123,7 @@ def test_a_self_signed_certificate_is_refused_by_default(smtp_server, settings):
     settings.EMAIL_TLS_VERIFY = True
     controller, handler = smtp_server(starttls=True)
     outcome = send(controller)
-    assert outcome.status == DEFERRED
+    assert outcome.status == Delivery.Status.DEFERRED
     assert "TLS certificate was refused" in outcome.text
     assert "self-signed certificate" in outcome.text
     assert "EMAIL_TLS_VERIFY=off" in outcome.text
@@ -135,7 +136,7 @@ def test_with_verification_off_a_self_signed_relay_gets_the_mail_encrypted(
     settings.EMAIL_TLS_VERIFY = False
     controller, handler = smtp_server(starttls=True)
     outcome = send(controller)
-    assert outcome.status == SENT, outcome.text
+    assert outcome.status == Delivery.Status.SENT, outcome.text
     assert handler.received == [("a@example.com", True)]
 
 

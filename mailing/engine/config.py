@@ -6,6 +6,7 @@ in mailsite/settings/base.py; this module only reads and bounds them.
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 
@@ -24,6 +25,7 @@ class EngineConfig:
     breaker_threshold: int
     breaker_pause_seconds: float
     breaker_max_pause_seconds: float
+    journal_dir: Path
 
 
 def _processes(setting: int) -> int:
@@ -48,4 +50,6 @@ def engine_config() -> EngineConfig:
         breaker_threshold=max(1, int(s.MAILING_BREAKER_THRESHOLD)),
         breaker_pause_seconds=float(s.MAILING_BREAKER_PAUSE_SECONDS),
         breaker_max_pause_seconds=float(s.MAILING_BREAKER_MAX_PAUSE_SECONDS),
+        # Local to the machine: each machine replays its own dispatchers'.
+        journal_dir=Path(s.MAILING_JOURNAL_DIR),
     )

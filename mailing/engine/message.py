@@ -19,7 +19,6 @@ owner (the customer who sends it), whoever the recipient is.
 
 import binascii
 import html
-import uuid
 from dataclasses import dataclass
 from email.charset import Charset
 from email.header import Header
@@ -216,8 +215,10 @@ class PreparedMessage:
             'Content-Type: text/html; charset="utf-8"\n'
             "Content-Transfer-Encoding: quoted-printable\n\n" + _qp(markup)
         )
-        # Quoted-printable never emits "==", so the boundary cannot clash.
-        boundary = f"=={uuid.uuid4().hex}=="
+        # Quoted-printable never emits "==", so the boundary cannot clash,
+        # and it need not be random (os.urandom per message costs more than
+        # building the rest of the headers).
+        boundary = f"==part.run{self.run_id}.client{client_id}=="
         head.append(f'Content-Type: multipart/alternative; boundary="{boundary}"')
         parts = (
             "\n".join(head)

@@ -1,15 +1,19 @@
-"""Entry points of the send engine (the command, cron and tasks call these)."""
+"""Entry points of the send engine (the command, cron and tasks call these).
+
+Queuing work for the task workers is mailing.services.queueing: the tasks
+call these services, so these never import the tasks.
+"""
 
 import logging
 from dataclasses import dataclass, field
 
-from django.db import transaction
 from django.utils import timezone
 
-from mailing.models import Delivery, Mailing, Run
+from mailing.models import Mailing, Run
 
-from .dispatcher import DispatchReport, dispatch
 from .planner import close_finished, plan_due_runs, plan_mailing
+from .processes import deliver_claimable
+from .record import DispatchReport
 
 logger = logging.getLogger("mailing.engine")
 
@@ -37,7 +41,7 @@ def send_due_mailings() -> SendReport:
     """
     report = SendReport()
     report.planned = [run.pk for run in plan_due_runs()]
-    report.dispatch = dispatch()
+    report.dispatch = deliver_claimable()
     close_finished()
     return report
 
@@ -59,34 +63,14 @@ def mailing_start_run(*, mailing: Mailing, force: bool = False) -> SendReport:
         )
     )
     if run_ids:
-        report.dispatch = dispatch(run_ids=run_ids)
+        report.dispatch = deliver_claimable(run_ids=run_ids)
     close_finished()
     return report
 
 
-def queue_due_mailings() -> SendReport:
-    """Plan due runs and queue one dispatch task per run with work to do.
-
-    Several workers may take the same run: they share it through the claim.
-    """
-    from mailing.tasks import dispatch_run
-
-    report = SendReport()
-    report.planned = [run.pk for run in plan_due_runs()]
-    report.queued = list(
-        Delivery.objects.claimable(timezone.now())
-        .order_by("run_id")
-        .values_list("run_id", flat=True)
-        .distinct()
-    )
-    for run_id in report.queued:
-        transaction.on_commit(lambda run_id=run_id: dispatch_run.enqueue(run_id=run_id))
-    close_finished()
-    return report
-
-
-def run_dispatch(*, run: Run) -> DispatchReport:
-    """Deliver what is claimable in one run (a worker's share of it)."""
-    result = dispatch(run_ids=[run.pk])
+def run_deliver_share(*, run: Run) -> DispatchReport:
+    """Deliver what is claimable in one run now: a worker's share of it, as
+    other workers may take the same run; closes what is finished."""
+    result = deliver_claimable(run_ids=[run.pk])
     close_finished()
     return result

@@ -18,6 +18,8 @@ server does not offer it.
 """
 
 import contextlib
+import email
+import email.policy
 import re
 import smtplib
 import socket
@@ -27,11 +29,12 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
 
 from mailing.addresses import InvalidAddress, wire_address
 from mailing.engine.tls import tls_context
+from mailing.models import Delivery
 
-SENT, DEFERRED, FAILED = "sent", "deferred", "failed"
 _DOT_AT_LINE_START = re.compile(rb"(?m)^\.")
 
 
@@ -43,7 +46,7 @@ class Outcome:
     connect, timed out, dropped, garbage): the circuit breaker counts those.
     """
 
-    status: str
+    status: Delivery.Status
     text: str
     code: int | None = None
     connection_failed: bool = False
@@ -57,12 +60,12 @@ def _reply_text(code: int, message) -> str:
     return f"{code} {message}".strip() if code and code > 0 else message
 
 
-def _status_for(code: int) -> str:
+def _status_for(code: int) -> Delivery.Status:
     if 200 <= code < 300:
-        return SENT
+        return Delivery.Status.SENT
     if 500 <= code < 600:
-        return FAILED
-    return DEFERRED
+        return Delivery.Status.FAILED
+    return Delivery.Status.DEFERRED
 
 
 class SMTPTransport:
@@ -150,53 +153,23 @@ class SMTPTransport:
         try:
             mail_from, rcpt_to = wire_address(sender), wire_address(recipient)
         except InvalidAddress as exc:
-            return Outcome(FAILED, str(exc))
-        smtputf8 = mail_from.smtputf8 or rcpt_to.smtputf8
-        sender, recipient = mail_from.address, rcpt_to.address
-        if self.connection is None:
-            try:
-                self.connection = self._connect()
-            except smtplib.SMTPResponseException as exc:
-                # e.g. "421 Service not available" as the greeting.
-                # A greeting refusal is about the server, not this recipient.
-                return Outcome(
-                    DEFERRED,
-                    "Connection: " + _reply_text(exc.smtp_code, exc.smtp_error),
-                    exc.smtp_code if exc.smtp_code > 0 else None,
-                    connection_failed=True,
-                )
-            except (OSError, smtplib.SMTPException) as exc:
-                return Outcome(
-                    DEFERRED, f"Connection: {_describe(exc)}", connection_failed=True
-                )
+            return Outcome(Delivery.Status.FAILED, str(exc))
+        refusal = self._ensure_connected()
+        if refusal is not None:
+            return refusal
         conn = self.connection
-        options = []
-        if smtputf8:
-            if not (conn.does_esmtp and conn.has_extn("smtputf8")):
-                return Outcome(
-                    DEFERRED,
-                    "Not sent: the address needs SMTPUTF8 (its part before the @ "
-                    "is not ASCII) and the mail server does not offer it.",
-                )
-            options.append("SMTPUTF8")
-            if conn.has_extn("8bitmime"):
-                options.append("BODY=8BITMIME")
+        options = self._mail_options(conn, mail_from.smtputf8 or rcpt_to.smtputf8)
+        if isinstance(options, Outcome):
+            return options
         self._step = "MAIL FROM"
         try:
             if conn.does_esmtp and conn.has_extn("pipelining"):
-                return self._send_pipelined(conn, sender, recipient, data, options)
-            code, reply = conn.mail(sender, options)
-            if code != 250:
-                return self._refused(self._step, code, reply)
-            self._step = "RCPT TO"
-            code, reply = conn.rcpt(recipient)
-            if code not in (250, 251):
-                return self._refused(self._step, code, reply)
-            self._step = "DATA"
-            code, reply = conn.data(data)
-            if code == 250:
-                return Outcome(SENT, _reply_text(code, reply), code)
-            return self._refused(self._step, code, reply, transaction_over=True)
+                return self._send_pipelined(
+                    conn, mail_from.address, rcpt_to.address, data, options
+                )
+            return self._send_stepwise(
+                conn, mail_from.address, rcpt_to.address, data, options
+            )
         except smtplib.SMTPResponseException as exc:
             # data() raises when the reply to the DATA command is not 354.
             return self._refused(self._step, exc.smtp_code, exc.smtp_error)
@@ -206,8 +179,64 @@ class SMTPTransport:
             if where == "DATA" and _timed_out(exc):
                 where = "DATA (the server may have accepted the message)"
             return Outcome(
-                DEFERRED, f"{_describe(exc)} during {where}", connection_failed=True
+                Delivery.Status.DEFERRED,
+                f"{_describe(exc)} during {where}",
+                connection_failed=True,
             )
+
+    def _ensure_connected(self) -> Outcome | None:
+        """Connect if not connected; the outcome when that fails, else None."""
+        if self.connection is not None:
+            return None
+        try:
+            self.connection = self._connect()
+        except smtplib.SMTPResponseException as exc:
+            # e.g. "421 Service not available" as the greeting.
+            # A greeting refusal is about the server, not this recipient.
+            return Outcome(
+                Delivery.Status.DEFERRED,
+                "Connection: " + _reply_text(exc.smtp_code, exc.smtp_error),
+                exc.smtp_code if exc.smtp_code > 0 else None,
+                connection_failed=True,
+            )
+        except (OSError, smtplib.SMTPException) as exc:
+            return Outcome(
+                Delivery.Status.DEFERRED,
+                f"Connection: {_describe(exc)}",
+                connection_failed=True,
+            )
+        return None
+
+    @staticmethod
+    def _mail_options(conn, smtputf8: bool) -> list[str] | Outcome:
+        """MAIL FROM's options, or the outcome when the server lacks one."""
+        if not smtputf8:
+            return []
+        if not (conn.does_esmtp and conn.has_extn("smtputf8")):
+            return Outcome(
+                Delivery.Status.DEFERRED,
+                "Not sent: the address needs SMTPUTF8 (its part before the @ "
+                "is not ASCII) and the mail server does not offer it.",
+            )
+        if conn.has_extn("8bitmime"):
+            return ["SMTPUTF8", "BODY=8BITMIME"]
+        return ["SMTPUTF8"]
+
+    def _send_stepwise(self, conn, sender, recipient, data, options) -> Outcome:
+        """MAIL, RCPT and DATA one after the other (no PIPELINING). Errors
+        propagate to `send`."""
+        code, reply = conn.mail(sender, options)
+        if code != 250:
+            return self._refused(self._step, code, reply)
+        self._step = "RCPT TO"
+        code, reply = conn.rcpt(recipient)
+        if code not in (250, 251):
+            return self._refused(self._step, code, reply)
+        self._step = "DATA"
+        code, reply = conn.data(data)
+        if code == 250:
+            return Outcome(Delivery.Status.SENT, _reply_text(code, reply), code)
+        return self._refused(self._step, code, reply, transaction_over=True)
 
     def _send_pipelined(self, conn, sender, recipient, data, options) -> Outcome:
         """MAIL, RCPT and DATA in one write (RFC 2920): two round trips per
@@ -232,7 +261,7 @@ class SMTPTransport:
                 conn.send(body + b".\r\n")
                 code, reply = conn.getreply()
                 if code == 250:
-                    return Outcome(SENT, _reply_text(code, reply), code)
+                    return Outcome(Delivery.Status.SENT, _reply_text(code, reply), code)
                 return self._refused("DATA", code, reply, transaction_over=True)
         for step, (code, reply) in zip(("MAIL FROM", "RCPT TO"), replies, strict=False):
             ok = (250,) if step == "MAIL FROM" else (250, 251)
@@ -248,7 +277,10 @@ class SMTPTransport:
             if code < 200 or code >= 600:
                 text = f"Unintelligible reply to {step}: {text or '(empty)'}"
             return Outcome(
-                DEFERRED, text, code if code > 0 else None, connection_failed=True
+                Delivery.Status.DEFERRED,
+                text,
+                code if code > 0 else None,
+                connection_failed=True,
             )
         if not transaction_over:
             try:
@@ -266,16 +298,9 @@ class DjangoBackendTransport:
     """
 
     def __init__(self):
-        from django.core.mail import get_connection
-
         self.connection = get_connection(fail_silently=False)
 
     def send(self, sender: str, recipient: str, data: bytes) -> Outcome:
-        import email
-        import email.policy
-
-        from django.core.mail import EmailMessage
-
         parsed = email.message_from_bytes(data, policy=email.policy.default)
         text = parsed.get_body(preferencelist=("plain",))
 
@@ -292,8 +317,14 @@ class DjangoBackendTransport:
         try:
             self.connection.send_messages([message])
         except Exception as exc:  # a backend we do not know: log, retry
-            return Outcome(DEFERRED, _describe(exc), connection_failed=True)
-        return Outcome(SENT, f"250 Accepted by {type(self.connection).__name__}", 250)
+            return Outcome(
+                Delivery.Status.DEFERRED, _describe(exc), connection_failed=True
+            )
+        return Outcome(
+            Delivery.Status.SENT,
+            f"250 Accepted by {type(self.connection).__name__}",
+            250,
+        )
 
     def close(self) -> None:
         self.connection.close()

@@ -12,7 +12,9 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from mailing.engine.config import engine_config
 from mailing.engine.dispatcher import Dispatcher
+from mailing.engine.journal import replay_dead_journals
 from mailing.models import Delivery, Run
 from mailing.tests.engine_support import (
     assert_counters_match,
@@ -71,10 +73,10 @@ def test_a_big_run_is_shared_by_forked_dispatcher_processes(smtp_sink):
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_killed_dispatcher_resends_at_most_what_was_on_the_wire(smtp_sink):
     """kill -9 at full speed mid-run, then another dispatcher once the lease
-    ran out: every client gets the message, and only messages sent and not
-    yet stored at the kill (at most two per connection: one on the wire, one
-    waiting for the writer) can arrive twice; the run's counters match its
-    deliveries at every step."""
+    ran out: every client gets the message, and only messages whose reply
+    was not yet journaled at the kill (at most one per connection: the one on
+    the wire) can arrive twice; the run's counters match its deliveries at
+    every step."""
     connections = 4
     mailing = make_mailing(clients=1500)
     victim = dispatcher(
@@ -92,11 +94,14 @@ def test_a_killed_dispatcher_resends_at_most_what_was_on_the_wire(smtp_sink):
     arrived = len(smtp_sink.messages)
     run = Run.objects.get(mailing=mailing)
     assert_counters_match(run)
+    # What the victim's writer had not stored yet is in its journal, which
+    # the next dispatcher replays before claiming; here by hand, to look.
+    replay_dead_journals(engine_config().journal_dir)
+    assert_counters_match(run)
     sent_before = Delivery.objects.filter(run=run, status="sent").count()
     assert 0 < sent_before < 1500
-    # Durable within milliseconds: what arrived is recorded, bar the
-    # messages on the wire or waiting for the writer.
-    assert sent_before >= arrived - 2 * connections
+    # Durable at once: what arrived is recorded, bar the messages on the wire.
+    assert sent_before >= arrived - connections
     time.sleep(2.2)  # the victim's leases run out
     call_command("send_mailings")
     received = Counter(r for m in smtp_sink.messages for r in m.rcpt_tos)
@@ -108,7 +113,7 @@ def test_a_killed_dispatcher_resends_at_most_what_was_on_the_wire(smtp_sink):
         f"lost: {len(lost)}, duplicates: {duplicates}"
     )
     assert lost == set()
-    assert duplicates <= 2 * connections
+    assert duplicates <= connections
     assert Delivery.objects.filter(run=run, status="sent").count() == 1500
     assert_counters_match(run)
 

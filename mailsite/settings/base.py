@@ -218,6 +218,10 @@ MAILING_BREAKER_PAUSE_SECONDS = env.float("MAILING_BREAKER_PAUSE_SECONDS", defau
 MAILING_BREAKER_MAX_PAUSE_SECONDS = env.float(
     "MAILING_BREAKER_MAX_PAUSE_SECONDS", default=3600
 )
+# Where each dispatcher journals its SMTP results until they are in the
+# database (replayed after a crash by the next dispatcher on this machine):
+# a local directory, never one shared between machines.
+MAILING_JOURNAL_DIR = env("MAILING_JOURNAL_DIR", default=str(VAR_DIR / "journal"))
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # STARTTLS (smtp+tls://) and SMTPS (smtp+ssl://) check the relay's
 # certificate; EMAIL_TLS_VERIFY=off accepts a self-signed one (a relay of

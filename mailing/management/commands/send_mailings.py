@@ -13,6 +13,7 @@ from django.db import close_old_connections, connections
 
 from mailing.engine import services
 from mailing.models import Mailing
+from mailing.services import queueing
 
 logger = logging.getLogger("mailing.engine")
 
@@ -59,7 +60,7 @@ class Command(BaseCommand):
 
     def _once(self, queue: bool, *, quiet_when_idle: bool = False) -> None:
         if queue:
-            report = services.queue_due_mailings()
+            report = queueing.queue_due_mailings()
         else:
             report = services.send_due_mailings()
         idle = not (report.planned or report.queued or report.dispatch.runs)

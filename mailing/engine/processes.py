@@ -1,0 +1,111 @@
+"""Sharing a big run between several dispatcher processes on one machine.
+
+One process is bound by Python's GIL to one core; extra processes are
+forked dispatchers sharing the work through the same claims, each with its
+own database connections, and each reports back what it did.
+"""
+
+import logging
+import multiprocessing
+import os
+import queue
+
+from django.db import connection, connections
+from django.utils import timezone
+
+from mailing.models import Delivery
+
+from .config import EngineConfig, engine_config
+from .dispatcher import Dispatcher
+from .record import DispatchReport
+
+logger = logging.getLogger("mailing.engine")
+
+
+def deliver_claimable(*, run_ids=None) -> DispatchReport:
+    """Deliver everything claimable (of `run_ids`, or of every run) in
+    `MAILING_PROCESSES` dispatcher processes; returns their merged report.
+
+    Extra processes start only when there is much to send.
+    """
+    config = engine_config()
+    extra = _extra_processes(config, run_ids)
+    if extra <= 0:
+        return Dispatcher(run_ids=run_ids, config=config).drain()
+    # Children must not share this process's database sockets.
+    _close_connections()
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    children = [
+        context.Process(target=_child, args=(run_ids, results), daemon=True)
+        for _ in range(extra)
+    ]
+    for child in children:
+        child.start()
+    report = Dispatcher(run_ids=run_ids, config=config).drain()
+    for _ in children:
+        try:
+            other = results.get(timeout=config.timeout * 4 + 60)
+        except queue.Empty:
+            logger.error("A dispatcher process did not report back")
+            continue
+        if other is not None:
+            report.merge(other)
+    for child in children:
+        child.join(timeout=10)
+    return report
+
+
+def _extra_processes(config: EngineConfig, run_ids) -> int:
+    """How many processes to fork besides this one.
+
+    Only on PostgreSQL (on SQLite the processes would queue for its one
+    write lock); never inside a transaction (forking closes this process's
+    connection, and the caller's transaction with it); never under a rate
+    limit (it is per dispatcher, and then the server sets the pace anyway);
+    and only when at least four batches wait.
+    """
+    extra = config.processes - 1
+    if (
+        extra <= 0
+        or connection.vendor != "postgresql"
+        or connection.in_atomic_block
+        or config.rate_limit
+    ):
+        return 0
+    qs = Delivery.objects.claimable(timezone.now())
+    if run_ids is not None:
+        qs = qs.filter(run_id__in=run_ids)
+    if qs[: 4 * config.batch_size].count() < 4 * config.batch_size:
+        return 0
+    return extra
+
+
+def _close_connections() -> None:
+    """Close this thread's database connections and this process's pools.
+
+    Closing a pooled connection only returns it to the pool, whose open
+    sockets (and worker threads' state) a fork would copy: the pool is
+    closed too. Each process then opens its own; this one reopens its pool
+    at its next query.
+    """
+    connections.close_all()
+    for conn in connections.all(initialized_only=True):
+        close_pool = getattr(conn, "close_pool", None)  # PostgreSQL's backend
+        if close_pool is not None:
+            close_pool()
+
+
+def _child(run_ids, results) -> None:
+    report = None
+    try:
+        report = Dispatcher(run_ids=run_ids).drain()
+    except Exception:
+        logger.exception("Dispatcher process failed")
+    finally:
+        results.put(report)
+        results.close()
+        results.join_thread()
+        _close_connections()  # its own, and its own pool
+        # Skip the parent's atexit handlers and test-runner state.
+        os._exit(0)
