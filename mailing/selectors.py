@@ -133,8 +133,10 @@ def _matching_ids(*, owner, text: str, order: list[str], want: int, window: int)
     clients = Client.objects.filter(owner=owner)
     match = _text_match(text)
     found = _window_matches(clients, order, match, window=window, want=want)
-    total = client_count(owner=owner)
-    if len(found) >= want or total <= window:
+    if len(found) >= want:
+        return found
+    total = client_count(owner=owner)  # cached
+    if total <= window:
         return found
     density = len(found) / window
     ordered_rows = want / density if density else float("inf")
