@@ -83,10 +83,12 @@ CLIENT_SORTS = {
 # A search lists at most this many matches (40 pages) and says "1,000+" when
 # there are more.
 FEW_MATCHES = 1000
-# How many clients, in the list's own order, a search reads first. If they
-# hold enough matches the search is over; if not, they tell how dense the
-# matches are, which decides how to look further (see `_matching_ids`).
-SEARCH_WINDOW = 1000
+# How many clients, in the list's own order, a search reads first (the
+# picker, which wants 21 matches, fewer). If they hold enough matches the
+# search is over; if not, they tell how dense the matches are, which decides
+# how to look further (see `_matching_ids`).
+SEARCH_WINDOW = 500
+PICKER_WINDOW = 200
 # What a trigram index search costs before it yields a row, in rows read: a
 # text made of trigrams that every client has ("customer 99" among a million
 # "Customer <n>") walks a few thousand index pages.
@@ -224,7 +226,7 @@ def client_search(*, owner, text: str, limit: int = 20) -> tuple[list[Client], b
         clients = list(Client.objects.filter(owner=owner).order_by(*order)[: limit + 1])
         return clients[:limit], len(clients) > limit
     ids = _matching_ids(
-        owner=owner, text=text, order=order, want=limit + 1, window=SEARCH_WINDOW
+        owner=owner, text=text, order=order, want=limit + 1, window=PICKER_WINDOW
     )
     found = Client.objects.filter(owner=owner).in_bulk(ids[:limit])
     return [found[pk] for pk in ids[:limit] if pk in found], len(ids) > limit

@@ -88,7 +88,7 @@ def _expected_in_window(owner, text, key, window):
 def test_a_window_with_enough_matches_is_the_answer(address_book, monkeypatch):
     """When the first clients in the list's order hold enough matches, one
     query answers and the planner is left alone."""
-    monkeypatch.setattr(selectors, "SEARCH_WINDOW", 30)
+    monkeypatch.setattr(selectors, "PICKER_WINDOW", 30)
     with CaptureQueriesContext(connection) as queries:
         clients, more = selectors.client_search(
             owner=address_book, text="EXAMPLE", limit=3
