@@ -173,3 +173,31 @@ def test_search_list_pages_through_the_found_matches(client, address_book, monke
     assert pages == [everyone[:4], everyone[4:8], everyone[8:], everyone[8:]]
     last = client.get(url, {"q": "example.org", "page": 3}).context["page_obj"]
     assert [c.suppression_reason for c in last] == [None, "manual"]
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_picker_tells_to_type_more_when_more_match(page, queued_runs):
+    """The picker shows the first 20 matches and, when more match, a line
+    asking for more of the address or name, which goes once they fit."""
+    from mailing.tests.factories import MessageFactory
+    from mailing.tests.test_browser_mailing import log_in
+
+    owner = UserFactory()
+    MessageFactory(owner=owner)
+    for n in range(22):
+        ClientFactory(owner=owner, email=f"bo{n:02d}@example.net", full_name="Bo")
+    log_in(page, owner.email)
+    page.goto("/app/mailings/new/")
+    picker = page.locator("[data-picker-input]")
+    results = page.locator("[data-picker-results] [data-client-id]")
+    more = page.locator("[data-picker-results] [data-picker-more]")
+    picker.fill("bo")
+    more.wait_for()
+    assert results.count() == 20
+    assert more.inner_text() == (
+        "More clients match: type more of the address or name."
+    )
+    picker.fill("bo2")
+    page.get_by_role("option", name="Bo <bo21@example.net>").wait_for()
+    assert results.count() == 2 and more.count() == 0
