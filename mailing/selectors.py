@@ -6,6 +6,7 @@ that the engine keeps on each run (`Run.sent_count` and the others), never
 from counting deliveries on a page view.
 """
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -93,6 +94,7 @@ PICKER_WINDOW = 200
 # text made of trigrams that every client has ("customer 99" among a million
 # "Customer <n>") walks a few thousand index pages.
 _TRIGRAM_COST = 2000
+_TRIGRAM_TEXT = re.compile(r"[^\W_]{3}")
 
 
 def _text_match(text: str) -> Q:
@@ -142,13 +144,18 @@ def _matching_ids(*, owner, text: str, order: list[str], want: int, window: int)
         return found
     density = len(found) / window
     ordered_rows = want / density if density else float("inf")
-    trigram_rows = _TRIGRAM_COST + density * total
     matches = clients.filter(match).order_by(*order).values_list("pk", flat=True)[:want]
     if connection.vendor != "postgresql":
         return list(matches)
+    if not _TRIGRAM_TEXT.search(text):
+        # pg_trgm takes its trigrams from runs of three letters or digits;
+        # for a text without one ("99") the index would return every client.
+        # The planner knows that, and its statistics of such short texts
+        # are better than a sample of a few hundred clients.
+        return list(matches)
     # Each way is forced by taking the others away from the planner: it
     # would otherwise trust its estimate of how many clients match.
-    if ordered_rows < trigram_rows:
+    if ordered_rows < _TRIGRAM_COST + density * total:
         plan = ("bitmapscan", "seqscan", "sort")
     else:
         plan = ("indexscan", "seqscan")
