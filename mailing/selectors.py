@@ -114,6 +114,7 @@ def _window_matches(clients, order, match, *, window: int, want: int) -> list[in
         .values_list("pk", "matched")[:window]
     )
     sql, params = rows.query.sql_with_params()
+    # The outer query neither joins nor sorts, so it keeps the inner order.
     with connection.cursor() as cursor:
         cursor.execute(
             f'SELECT w."pk" FROM ({sql}) w WHERE w."matched" LIMIT %s',
@@ -159,6 +160,7 @@ def _matching_ids(*, owner, text: str, order: list[str], want: int, window: int)
         plan = ("bitmapscan", "seqscan", "sort")
     else:
         plan = ("indexscan", "seqscan")
+    in_callers_transaction = connection.in_atomic_block
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT "
@@ -166,7 +168,12 @@ def _matching_ids(*, owner, text: str, order: list[str], want: int, window: int)
                 f"set_config('enable_{method}', 'off', true)" for method in plan
             )
         )
-        return list(matches)
+        ids = list(matches)
+        if in_callers_transaction:
+            # The settings last until the outermost transaction ends.
+            for method in plan:
+                cursor.execute(f"RESET enable_{method}")
+    return ids
 
 
 class ClientMatches(Sequence):

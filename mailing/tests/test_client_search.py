@@ -75,7 +75,13 @@ def test_both_ways_find_the_first_matches_in_order(
     settings = _plan_settings(queries)
     if connection.vendor != "postgresql":
         assert not settings  # SQLite has one way only
-    elif text == "c1":
+        return
+    with connection.cursor() as cursor:
+        # Forced for one statement only, also inside a caller's transaction.
+        for method in ("indexscan", "bitmapscan", "seqscan", "sort"):
+            cursor.execute(f"SHOW enable_{method}")
+            assert cursor.fetchone() == ("on",)
+    if text == "c1":
         # No run of three letters or digits, so no trigram: the planner
         # chooses.
         assert not settings
