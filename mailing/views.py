@@ -75,11 +75,18 @@ def client_list(request):
     # PostgreSQL text cannot hold U+0000: a search for it finds nothing.
     search = request.GET.get("q", "").replace("\x00", "").strip()
     sort = request.GET.get("sort", "email")
-    clients = selectors.clients_with_suppression(
-        selectors.client_list(owner=request.user, search=search, sort=sort)
-    )
-    # A search counts no further than it looks for a few matches.
-    cap = selectors.FEW_MATCHES if search else None
+    if search:
+        # The first FEW_MATCHES + 1 matches, found without counting further;
+        # the list says "1,000+" when there are more.
+        clients = selectors.client_matches(
+            owner=request.user, search=search, sort=sort, with_suppression=True
+        )
+        cap = selectors.FEW_MATCHES
+    else:
+        clients = selectors.clients_with_suppression(
+            selectors.client_list(owner=request.user, sort=sort)
+        )
+        cap = None
     page_obj = CappedPaginator(clients, PER_PAGE, cap=cap).get_page(
         request.GET.get("page")
     )
@@ -98,8 +105,10 @@ def client_list(request):
 @login_required
 def client_search(request):
     """JSON for the mailing form's client picker: the first matches of the
-    signed-in customer's clients."""
-    clients = selectors.client_search(owner=request.user, text=request.GET.get("q", ""))
+    signed-in customer's clients, and whether more match."""
+    clients, more = selectors.client_search(
+        owner=request.user, text=request.GET.get("q", "").replace("\x00", "")
+    )
     return JsonResponse(
         {
             "results": [
@@ -110,7 +119,8 @@ def client_search(request):
                     "label": str(client),
                 }
                 for client in clients
-            ]
+            ],
+            "more": more,
         }
     )
 
