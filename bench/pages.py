@@ -261,7 +261,7 @@ def _build_articles() -> None:
     from django.utils import timezone
     from wagtail.images.models import Image
 
-    from blog.demo import _illustration
+    from blog.demo import illustration
     from blog.models import BlogPage
     from home.tree import site_tree_ensure
 
@@ -270,7 +270,7 @@ def _build_articles() -> None:
     BlogPage.objects.all().delete()
     blog.refresh_from_db()
     images = [
-        _illustration(
+        illustration(
             f"Bench {n}",
             ((n * 12 % 255, 90, 200), (30, n * 11 % 255, 120)),
             seed=n,

@@ -5,7 +5,10 @@ from wagtail.fields import RichTextField
 from wagtail.models import Page
 from wagtail.search import index
 
-from home.restrictions import CachedViewRestrictionsMixin
+from blog.selectors import article_random_picks
+from mailing.selectors import site_figures
+from site_common.images import image_renditions
+from site_common.restrictions import CachedViewRestrictionsMixin
 
 RANDOM_ARTICLES = 3
 HERO_RENDITIONS = ["fill-640x400", "fill-960x600", "fill-1280x800"]
@@ -17,8 +20,9 @@ class HomePage(CachedViewRestrictionsMixin, Page):
     service's live figures and three random articles from the blog.
 
     The figures come from `mailing.selectors.site_figures` (cached) and the
-    articles from `blog.selectors.article_random_picks` (cached cards), so a
-    warm home page costs only the queries Wagtail needs to find the page.
+    articles from `blog.selectors.article_random_picks` (cached cards), the
+    hero from `site_common.images` (cached renditions), so a warm home page
+    costs only the queries Wagtail needs to find the page.
     """
 
     hero_title = models.CharField(
@@ -99,10 +103,6 @@ class HomePage(CachedViewRestrictionsMixin, Page):
         return self.cta_url
 
     def get_context(self, request, *args, **kwargs):
-        from blog.selectors import article_random_picks
-        from home.selectors import image_renditions
-        from mailing.selectors import site_figures
-
         context = super().get_context(request, *args, **kwargs)
         context["hero"] = image_renditions(
             image_id=self.hero_image_id, specs=HERO_RENDITIONS

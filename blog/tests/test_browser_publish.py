@@ -13,8 +13,7 @@ from wagtail.models import Collection, GroupCollectionPermission
 
 from accounts import roles
 from blog.models import BlogPage
-from blog.tests.utils import BROWSER_UA, png_bytes
-from home.tree import site_tree_ensure
+from tests.site_content import BROWSER_UA, blog_index, png_bytes
 
 PASSWORD = "correct-horse-battery-9"  # the root conftest's make_user password
 
@@ -26,7 +25,7 @@ def _permission(app_label, codename):
 @pytest.fixture
 def editor(make_user):
     """A content manager, on a database that a transactional test emptied."""
-    _, blog = site_tree_ensure()  # also gives the group its page permissions
+    blog = blog_index()  # the tree; also gives the group its page permissions
     group, _ = Group.objects.get_or_create(name=roles.CONTENT_MANAGERS)
     group.permissions.add(
         *(_permission(app, code) for app, code in roles.CONTENT_MANAGER_PERMISSIONS)

@@ -8,9 +8,11 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
 from django.test import Client, RequestFactory
+from wagtail.models import PageViewRestriction
+from wagtail.views import serve
 
 from blog.models import BlogPage
-from blog.tests.utils import BROWSER_UA, make_article
+from tests.site_content import BROWSER_UA, make_article
 
 
 def views(article) -> int:
@@ -68,11 +70,21 @@ def visitor_request(article, **attributes):
 @pytest.mark.django_db
 def test_previews_do_not_count(article):
     article.serve_preview(visitor_request(article), "")
-    article.serve(visitor_request(article, is_preview=True))
-    article.serve(visitor_request(article, is_dummy=True))
+    serve(visitor_request(article, is_preview=True), article.url)
+    serve(visitor_request(article, is_dummy=True), article.url)
     assert views(article) == 0
-    article.serve(visitor_request(article))  # the same request, not a preview
+    serve(visitor_request(article), article.url)  # the same request, not a preview
     assert views(article) == 1
+
+
+@pytest.mark.django_db
+def test_a_visitor_asked_to_log_in_does_not_count(client, article):
+    PageViewRestriction.objects.create(
+        page=article, restriction_type=PageViewRestriction.LOGIN
+    )
+    response = client.get(article.url, HTTP_USER_AGENT=BROWSER_UA)
+    assert response.status_code == 302
+    assert views(article) == 0
 
 
 @pytest.mark.django_db

@@ -5,9 +5,9 @@ from wagtail.test.utils import WagtailPageTestCase
 from wagtail.test.utils.form_data import nested_form_data, rich_text, streamfield
 
 from blog.models import BlogIndexPage, BlogPage
-from blog.tests.utils import make_article
 from home.models import HomePage
 from home.tree import site_tree_ensure
+from tests.site_content import make_article
 
 
 def article_form_data(slug="written-in-the-editor"):

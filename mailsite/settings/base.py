@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "mailing",
     "home",
     "blog",
+    "site_common",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
