@@ -59,26 +59,6 @@ class BlogIndexPage(CachedViewRestrictionsMixin, RoutablePageMixin, Page):
             .search(query)
         )
 
-    def route(self, request, path_components):
-        # An article's URL costs one query (the article with its cover
-        # image) where Page.route makes three (the child, its specific row,
-        # then the image). The feed and search routes come first, as in
-        # RoutablePageMixin.route.
-        if len(path_components) == 1 and self.live:
-            try:
-                self.resolve_subpage(f"/{path_components[0]}/")
-            except Http404:
-                article = (
-                    BlogPage.objects.child_of(self)
-                    .select_related("image")
-                    .filter(slug=path_components[0])
-                    .first()
-                )
-                if article is not None:
-                    article._cached_parent_obj = self
-                    return article.route(request, [])
-        return super().route(request, path_components)
-
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
         url = self.get_url(request)
@@ -164,6 +144,22 @@ class BlogPage(CachedViewRestrictionsMixin, Page):
 
     class Meta:
         verbose_name = _("article")
+
+    @classmethod
+    def find_live_route(cls, request, *, url_path: str):
+        """Wagtail's route to the article whose URL path is `url_path`
+        (`/home/blog/<slug>/`), found with its cover image in one query; None
+        when no article has that path, or when its last segment is one of
+        the blog's own routes (`feed/`, `search/`), which come first. Raises
+        Http404 for an article that is not live, as Page.route does."""
+        slug = url_path.rstrip("/").rsplit("/", 1)[-1]
+        try:
+            BlogIndexPage.get_resolver().resolve(f"/{slug}/")
+        except Http404:
+            article = cls.objects.select_related("image").filter(url_path=url_path)
+            article = article.first()
+            return None if article is None else article.route(request, [])
+        return None
 
     @property
     def publication_date(self):

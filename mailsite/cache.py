@@ -2,23 +2,24 @@
 
 Each cached thing belongs to a `Namespace` (the site figures, the live
 articles, the article cards, image renditions, page view restrictions). A
-namespace has a version number, kept in the cache, and every key it writes
-carries it: `<name>:<version>:<part>`. When the data behind a namespace
-changes, the code that changed it calls `invalidate()`, which bumps the
-version: from then on every reader builds new keys, and the values under
-the old version are never read again (they expire with their timeout).
+namespace has a version number, kept in the cache, and every value it holds
+is stored with the version it was computed under. When the data behind a
+namespace changes, the code that changed it calls `invalidate()`, which bumps
+the version: from then on every value stored before is stale, and a reader
+computes it again. A read fetches the version and the values in one round
+trip (`get_many`) and keeps only the values of the current version.
 
 So invalidating is one operation whether the namespace holds one value or
 ten thousand, and there is no list of keys to keep. A value computed while
-a change happens is stored under the version read *before* computing, so
-it lands under the old version and is never served as fresh.
+a change happens is stored with the version read *before* computing, so it
+is stale at once and never served as fresh.
 
 `invalidate()` bumps the version at once and again when the current
 transaction commits: a request that reads between the change and the commit
-sees the old data and caches it; the second bump drops that too.
+sees the old data and caches it; the second bump makes that stale too.
 
 A version that the cache loses (eviction, a flush) starts again at a random
-number, never at one it may have had before, so old values stay unreachable.
+number, never at one it may have had before, so old values stay stale.
 
 Receivers of the models' signals call `invalidate()` for changes made
 through the ORM. Bulk writes (`QuerySet.update()`, `bulk_create()`, raw SQL)
@@ -35,7 +36,6 @@ from django.db import transaction
 
 # A generous bound: the lock only stops a stampede of recomputations.
 LOCK_TIMEOUT = 30
-_MISSING = object()
 
 
 class Namespace:
@@ -44,7 +44,7 @@ class Namespace:
     def __init__(self, name: str, *, timeout: int | None):
         self.name = name
         # Invalidation keeps values fresh; the timeout only bounds how long
-        # values of old versions (and anything a bulk write forgot) live.
+        # an unread value (or one a bulk write forgot to invalidate) lives.
         self.timeout = timeout
         self._version_key = f"{name}:version"
         # Values memoised in this process by `get_or_set(..., memo=True)`,
@@ -54,37 +54,40 @@ class Namespace:
     def __repr__(self) -> str:
         return f"<Namespace {self.name}>"
 
+    def key(self, part: Hashable) -> str:
+        return f"{self.name}:{part}"
+
+    def lock_key(self, part: Hashable) -> str:
+        return f"{self.name}:lock:{part}"
+
     def version(self) -> int:
         version = cache.get(self._version_key)
-        if version is None:
-            cache.add(self._version_key, _new_version(), None)
-            version = cache.get(self._version_key)
-        return version if version is not None else _new_version()
-
-    def key(self, part: Hashable, *, version: int | None = None) -> str:
-        if version is None:
-            version = self.version()
-        return f"{self.name}:{version}:{part}"
+        return self._first_version() if version is None else version
 
     def get(self, part: Hashable, default: Any = None) -> Any:
-        return cache.get(self.key(part), default)
+        return self.get_many([part]).get(part, default)
 
     def get_many(self, parts: Iterable[Hashable]) -> dict[Hashable, Any]:
-        """{part: value} for the parts that are cached (one round trip)."""
-        version = self.version()
-        keys = {self.key(part, version=version): part for part in parts}
-        return {keys[key]: value for key, value in cache.get_many(keys).items()}
+        """{part: value} for the parts cached under the current version."""
+        version, entries = self._read(parts)
+        return {
+            part: value
+            for part, (stored, value) in entries.items()
+            if stored == version
+        }
 
     def set(self, part: Hashable, value: Any, *, version: int | None = None) -> None:
-        cache.set(self.key(part, version=version), value, self.timeout)
+        self.set_many({part: value}, version=version)
 
     def set_many(
         self, values: dict[Hashable, Any], *, version: int | None = None
     ) -> None:
+        """Store `values` as of `version` (the one read before computing
+        them; the current one by default)."""
         if version is None:
             version = self.version()
         cache.set_many(
-            {self.key(part, version=version): value for part, value in values.items()},
+            {self.key(part): (version, value) for part, value in values.items()},
             self.timeout,
         )
 
@@ -96,54 +99,62 @@ class Namespace:
         serve_stale: bool = False,
         memo: bool = False,
     ) -> Any:
-        """The cached value of `part`, computed (and cached) on a miss.
+        """The cached value of `part`, computed (and cached) when stale.
 
         `serve_stale`: after an invalidation, one caller recomputes while the
         others get the previous value, if there is one (for values that are
         expensive to compute and fine a moment out of date).
-        `memo`: also keep the value in this process for as long as the
-        version stands (for large values read on every request); a reader
-        then only fetches the version number.
+        `memo`: also keep the value in this process for as long as its
+        version stands (for large values read on every request): a reader
+        then fetches only the version number.
         """
-        version = self.version()
         if memo:
+            version = self.version()
             remembered = self._memo.get(part)
             if remembered is not None and remembered[0] == version:
                 return remembered[1]
-        value = cache.get(self.key(part, version=version), _MISSING)
-        if value is _MISSING:
-            if serve_stale:
-                value = self._compute_once(part, compute, version)
-            else:
-                value = compute()
-                self.set(part, value, version=version)
+            entry = cache.get(self.key(part))
+        else:
+            version, entries = self._read([part])
+            entry = entries.get(part)
+        if entry is not None and entry[0] == version:
+            value = entry[1]
+        else:
+            value = self._recompute(part, compute, version, entry, serve_stale)
         if memo:
             self._memo[part] = (version, value)
-        return value
-
-    def lock_key(self, part: Hashable) -> str:
-        return f"{self.name}:lock:{part}"
-
-    def _compute_once(self, part, compute, version):
-        last_key = f"{self.name}:last:{part}"
-        computing = cache.add(self.lock_key(part), True, LOCK_TIMEOUT)
-        if not computing:
-            last = cache.get(last_key, _MISSING)
-            if last is not _MISSING:
-                return last
-        try:
-            value = compute()
-            self.set(part, value, version=version)
-            cache.set(last_key, value, None)
-        finally:
-            if computing:
-                cache.delete(self.lock_key(part))
         return value
 
     def invalidate(self) -> None:
         """Make every value of this namespace stale, now and at commit."""
         self._bump()
         transaction.on_commit(self._bump)
+
+    def _read(self, parts) -> tuple[int, dict[Hashable, tuple[int, Any]]]:
+        keys = {self.key(part): part for part in parts}
+        found = cache.get_many([self._version_key, *keys])
+        version = found.pop(self._version_key, None)
+        if version is None:
+            version = self._first_version()
+        return version, {keys[key]: entry for key, entry in found.items()}
+
+    def _recompute(self, part, compute, version, stale_entry, serve_stale):
+        locked = serve_stale and cache.add(self.lock_key(part), True, LOCK_TIMEOUT)
+        if serve_stale and not locked and stale_entry is not None:
+            return stale_entry[1]  # another caller is computing it
+        try:
+            value = compute()
+            self.set(part, value, version=version)
+        finally:
+            if locked:
+                cache.delete(self.lock_key(part))
+        return value
+
+    def _first_version(self) -> int:
+        cache.add(self._version_key, _new_version(), None)
+        version = cache.get(self._version_key)
+        # Without a working cache every read computes afresh.
+        return _new_version() if version is None else version
 
     def _bump(self) -> None:
         try:

@@ -33,17 +33,22 @@ def renditions_data(image: Image, specs: list[str]) -> dict:
     }
 
 
-def image_renditions(*, image_id: int | None, specs: list[str]) -> dict | None:
-    """`renditions_data` of the image `image_id`, from the cache when warm;
-    None for no image (or one deleted since)."""
+def image_renditions(image_id: int | None, **sets: list[str]) -> dict | None:
+    """For each named set of specs, `renditions_data` of the image `image_id`
+    (`image_renditions(5, hero=[...], share=[...])` gives `{"hero": ...,
+    "share": ...}`), from the cache when warm; None for no image (or one
+    deleted since)."""
     if not image_id:
         return None
 
     def compute():
         image = Image.objects.filter(pk=image_id).first()
-        return None if image is None else renditions_data(image, specs)
+        if image is None:
+            return None
+        return {name: renditions_data(image, specs) for name, specs in sets.items()}
 
-    return IMAGES.get_or_set(f"{image_id}:{'|'.join(specs)}", compute)
+    part = ";".join(f"{name}={'|'.join(specs)}" for name, specs in sorted(sets.items()))
+    return IMAGES.get_or_set(f"{image_id}:{part}", compute)
 
 
 def _changed(**kwargs) -> None:

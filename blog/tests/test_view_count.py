@@ -8,6 +8,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
 from django.test import Client, RequestFactory
+from django.test.utils import CaptureQueriesContext
 from wagtail.models import PageViewRestriction
 from wagtail.views import serve
 
@@ -151,3 +152,23 @@ def test_fifty_concurrent_sessions_count_exactly_fifty():
     assert not errors
     assert statuses == [200] * (2 * sessions)
     assert views(article) == sessions
+
+
+@pytest.mark.django_db
+def test_a_returning_visitors_warm_article_page_costs_at_most_five_queries():
+    """Routing (site, home page, the article with its cover image), the
+    counter's UPDATE and the session's; nothing per block or image."""
+    first, second = make_article("Read first"), make_article("Read next")
+    Client().get(second.url, HTTP_USER_AGENT=BROWSER_UA)  # renditions, caches
+    visitor = Client(HTTP_USER_AGENT=BROWSER_UA)
+    visitor.get(first.url)  # the visitor's session
+    with CaptureQueriesContext(connection) as queries:
+        response = visitor.get(second.url)
+    assert response.status_code == 200
+    assert views(second) == 2
+    statements = [
+        query["sql"]
+        for query in queries.captured_queries
+        if not query["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
+    ]
+    assert len(statements) <= 5, "\n".join(statements)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from blog.selectors import article_cards_prime
 from home.tree import site_tree_ensure
 from mailing import figures as figures_module
+from mailing.engine.planner import close_finished
 from mailing.figures import FIGURES, site_figures_invalidate
 from mailing.models import Client, Mailing, Message
 from mailing.selectors import site_figures
@@ -143,8 +144,6 @@ def test_bulk_changes_show_after_an_explicit_invalidation(known_data):
 
 def test_a_mailing_the_engine_finishes_leaves_the_active_count(known_data):
     """The planner finishes mailings with a bulk update, which sends no signal."""
-    from mailing.engine.planner import close_finished
-
     assert site_figures()["active_mailings"] == 1
     with TestCase.captureOnCommitCallbacks(execute=True):
         close_finished(now=timezone.now() + timedelta(days=8))
