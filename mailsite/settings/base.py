@@ -152,10 +152,6 @@ if REDIS_URL:
     }
     DJANGO_REDIS_IGNORE_EXCEPTIONS = True
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
-    # Sessions are read from Redis and written through to the database, so
-    # a returning visitor's page (an article, say) reads no session row. Not
-    # with the local-memory cache: each process would keep its own copy.
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
