@@ -840,12 +840,15 @@ def site_section() -> None:
                 f"{figures['p99']:>9.1f}{figures['p99'] / figures['p50']:>9.2f}"
                 f"{queries:>9.1f}{figures['errors']:>8}"
             )
-    home, plain = rows[0], rows[2]
+    home, article, plain = rows
     print()
     print(
-        f"Targets: warm home queries {home[2]:.1f} (<= 3); warm home p99/p50 "
-        f"{home[1]['p99'] / home[1]['p50']:.2f} (<= 2); warm home throughput "
-        f"{home[1]['rps'] / plain[1]['rps']:.2f} of the figure-less page (>= 0.5)"
+        f"Targets: warm article queries {article[2]:.1f} (<= 5); warm home "
+        f"queries {home[2]:.1f} (<= 3); warm p99/p50 home "
+        f"{home[1]['p99'] / home[1]['p50']:.2f}, article "
+        f"{article[1]['p99'] / article[1]['p50']:.2f} (<= 2); warm home "
+        f"throughput {home[1]['rps'] / plain[1]['rps']:.2f} of the figure-less "
+        "page (>= 0.8)"
     )
 
 

@@ -14,7 +14,7 @@ from mailsite.cache import Namespace
 
 # Invalidation keeps the figures fresh; the timeout is only a safety net
 # for changes that bypassed both the signals and the services.
-FIGURES = Namespace("mailing:site-figures", timeout=300)
+FIGURES = Namespace("mailing:site-figures", timeout=300, serve_stale=True)
 
 
 def site_figures() -> dict:
@@ -27,7 +27,7 @@ def site_figures() -> dict:
     After a change, one request recomputes them; requests arriving during
     that computation get the previous figures, a moment out of date.
     """
-    return FIGURES.get_or_set("all", _compute, serve_stale=True)
+    return FIGURES.get_or_set("all", _compute)
 
 
 def site_figures_invalidate() -> None:

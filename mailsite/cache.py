@@ -10,7 +10,8 @@ computes it again. A read fetches the version and the values in one round
 trip (`get_many`) and keeps only the values of the current version.
 
 So invalidating is one operation whether the namespace holds one value or
-ten thousand, and there is no list of keys to keep. A value computed while
+ten thousand, and there is no list of keys to keep. A value older than
+the namespace's timeout is stale too (a safety net only). A value computed while
 a change happens is stored with the version read *before* computing, so it
 is stale at once and never served as fresh.
 
@@ -28,6 +29,7 @@ Every namespace and what invalidates it is listed in README.md ("Caches").
 """
 
 import secrets
+import time
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
@@ -37,19 +39,28 @@ from django.db import transaction
 # A generous bound: the lock only stops a stampede of recomputations.
 LOCK_TIMEOUT = 30
 
+# What the cache holds for a part: (version, time stored, value).
+Entry = tuple[int, float, Any]
+
 
 class Namespace:
-    """One kind of cached data with its version; see the module docstring."""
+    """One kind of cached data with its version; see the module docstring.
 
-    def __init__(self, name: str, *, timeout: int | None):
+    `timeout` (seconds): a value older than that is stale even when no
+    change invalidated it; invalidation keeps values fresh, the timeout is
+    only a safety net for a change that bypassed it.
+    `serve_stale`: while one caller recomputes a stale value, the others get
+    the previous one (for values that are expensive to compute and fine a
+    moment out of date); such values are kept until replaced.
+    """
+
+    def __init__(self, name: str, *, timeout: int, serve_stale: bool = False):
         self.name = name
-        # Invalidation keeps values fresh; the timeout only bounds how long
-        # an unread value (or one a bulk write forgot to invalidate) lives.
         self.timeout = timeout
+        self.serve_stale = serve_stale
         self._version_key = f"{name}:version"
-        # Values memoised in this process by `get_or_set(..., memo=True)`,
-        # each with the version it belongs to.
-        self._memo: dict[Hashable, tuple[int, Any]] = {}
+        # Values memoised in this process by `get_or_set(..., memo=True)`.
+        self._memo: dict[Hashable, Entry] = {}
 
     def __repr__(self) -> str:
         return f"<Namespace {self.name}>"
@@ -68,12 +79,12 @@ class Namespace:
         return self.get_many([part]).get(part, default)
 
     def get_many(self, parts: Iterable[Hashable]) -> dict[Hashable, Any]:
-        """{part: value} for the parts cached under the current version."""
+        """{part: value} for the parts whose cached value is fresh."""
         version, entries = self._read(parts)
         return {
-            part: value
-            for part, (stored, value) in entries.items()
-            if stored == version
+            part: entry[2]
+            for part, entry in entries.items()
+            if self._fresh(entry, version)
         }
 
     def set(self, part: Hashable, value: Any, *, version: int | None = None) -> None:
@@ -86,43 +97,36 @@ class Namespace:
         them; the current one by default)."""
         if version is None:
             version = self.version()
+        now = time.time()
         cache.set_many(
-            {self.key(part): (version, value) for part, value in values.items()},
-            self.timeout,
+            {self.key(part): (version, now, value) for part, value in values.items()},
+            None if self.serve_stale else self.timeout,
         )
 
     def get_or_set(
-        self,
-        part: Hashable,
-        compute: Callable[[], Any],
-        *,
-        serve_stale: bool = False,
-        memo: bool = False,
+        self, part: Hashable, compute: Callable[[], Any], *, memo: bool = False
     ) -> Any:
         """The cached value of `part`, computed (and cached) when stale.
 
-        `serve_stale`: after an invalidation, one caller recomputes while the
-        others get the previous value, if there is one (for values that are
-        expensive to compute and fine a moment out of date).
-        `memo`: also keep the value in this process for as long as its
-        version stands (for large values read on every request): a reader
-        then fetches only the version number.
+        `memo`: also keep the value in this process while it is fresh (for
+        large values read on every request): a reader then fetches only the
+        version number.
         """
         if memo:
             version = self.version()
-            remembered = self._memo.get(part)
-            if remembered is not None and remembered[0] == version:
-                return remembered[1]
-            entry = cache.get(self.key(part))
+            entry = self._memo.get(part)
+            if entry is None or not self._fresh(entry, version):
+                entry = cache.get(self.key(part))
         else:
             version, entries = self._read([part])
             entry = entries.get(part)
-        if entry is not None and entry[0] == version:
-            value = entry[1]
+        if entry is not None and self._fresh(entry, version):
+            value = entry[2]
         else:
-            value = self._recompute(part, compute, version, entry, serve_stale)
+            value = self._recompute(part, compute, version, entry)
+            entry = (version, time.time(), value)
         if memo:
-            self._memo[part] = (version, value)
+            self._memo[part] = entry
         return value
 
     def invalidate(self) -> None:
@@ -130,7 +134,10 @@ class Namespace:
         self._bump()
         transaction.on_commit(self._bump)
 
-    def _read(self, parts) -> tuple[int, dict[Hashable, tuple[int, Any]]]:
+    def _fresh(self, entry: Entry, version: int) -> bool:
+        return entry[0] == version and time.time() - entry[1] < self.timeout
+
+    def _read(self, parts) -> tuple[int, dict[Hashable, Entry]]:
         keys = {self.key(part): part for part in parts}
         found = cache.get_many([self._version_key, *keys])
         version = found.pop(self._version_key, None)
@@ -138,10 +145,10 @@ class Namespace:
             version = self._first_version()
         return version, {keys[key]: entry for key, entry in found.items()}
 
-    def _recompute(self, part, compute, version, stale_entry, serve_stale):
-        locked = serve_stale and cache.add(self.lock_key(part), True, LOCK_TIMEOUT)
-        if serve_stale and not locked and stale_entry is not None:
-            return stale_entry[1]  # another caller is computing it
+    def _recompute(self, part, compute, version, stale: Entry | None):
+        locked = self.serve_stale and cache.add(self.lock_key(part), True, LOCK_TIMEOUT)
+        if self.serve_stale and not locked and stale is not None:
+            return stale[2]  # another caller is computing it
         try:
             value = compute()
             self.set(part, value, version=version)

@@ -64,13 +64,24 @@ def test_a_lost_version_never_brings_back_old_values(things):
     assert things.get("a") is None
 
 
-def test_while_one_caller_recomputes_the_others_get_the_last_value(things):
-    assert things.get_or_set("a", lambda: "first", serve_stale=True) == "first"
-    things.invalidate()
-    cache.add(things.lock_key("a"), True, 30)  # another caller is computing
-    assert things.get_or_set("a", lambda: "second", serve_stale=True) == "first"
-    cache.delete(things.lock_key("a"))
-    assert things.get_or_set("a", lambda: "second", serve_stale=True) == "second"
+def test_while_one_caller_recomputes_the_others_get_the_last_value():
+    figures = Namespace("test:figures", timeout=60, serve_stale=True)
+    assert figures.get_or_set("a", lambda: "first") == "first"
+    figures.invalidate()
+    cache.add(figures.lock_key("a"), True, 30)  # another caller is computing
+    assert figures.get_or_set("a", lambda: "second") == "first"
+    cache.delete(figures.lock_key("a"))
+    assert figures.get_or_set("a", lambda: "second") == "second"
+
+
+def test_a_value_past_its_timeout_is_stale_but_served_while_recomputed():
+    figures = Namespace("test:figures", timeout=0, serve_stale=True)
+    assert figures.get_or_set("a", lambda: "first") == "first"
+    assert figures.get("a") is None  # stale at once
+    cache.add(figures.lock_key("a"), True, 30)
+    assert figures.get_or_set("a", lambda: "second") == "first"
+    cache.delete(figures.lock_key("a"))
+    assert figures.get_or_set("a", lambda: "second") == "second"
 
 
 def test_a_memoised_value_is_read_again_after_an_invalidation(things):
