@@ -10,8 +10,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from mailing import selectors
-from mailing.tests.factories import ClientFactory, UserFactory
+from mailing import selectors, views
+from mailing.models import Suppression
+from mailing.tests.factories import ClientFactory, MessageFactory, UserFactory
+from mailing.tests.test_browser_mailing import log_in
 
 pytestmark = pytest.mark.django_db
 
@@ -164,8 +166,6 @@ def test_search_list_says_more_than_the_cap_without_counting(
 def test_search_list_pages_through_the_found_matches(client, address_book, monkeypatch):
     """Each page shows its slice of the matches, with the suppression badge
     data, and a page past the end shows the last one."""
-    from mailing import views
-    from mailing.models import Suppression
 
     monkeypatch.setattr(views, "PER_PAGE", 4)
     Suppression.objects.create(
@@ -192,8 +192,6 @@ def test_search_list_pages_through_the_found_matches(client, address_book, monke
 def test_picker_tells_to_type_more_when_more_match(page, queued_runs):
     """The picker shows the first 20 matches and, when more match, a line
     asking for more of the address or name, which goes once they fit."""
-    from mailing.tests.factories import MessageFactory
-    from mailing.tests.test_browser_mailing import log_in
 
     owner = UserFactory()
     MessageFactory(owner=owner)

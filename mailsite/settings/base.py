@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "deliverability",
     "home",
     "blog",
+    "site_common",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
