@@ -15,6 +15,7 @@ def _dev_dkim_key(path):
     (RSA 2048, in var/, never in a repository), so that `make run` signs
     what it sends to the sink as production would."""
     if not path.exists():
+        # Imported here: only the first start of a clone makes a key.
         from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
         from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: PLC0415
 
