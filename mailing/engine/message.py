@@ -19,6 +19,7 @@ owner (the customer who sends it), whoever the recipient is.
 
 import binascii
 import html
+import logging
 from dataclasses import dataclass, field
 from email.charset import Charset
 from email.header import Header
@@ -32,7 +33,8 @@ from django.utils.translation import gettext as _
 from accounts.selectors import user_language
 from deliverability import headers as deliverability_headers
 from deliverability.config import bounce_domain
-from deliverability.identity import Signing, from_identity
+from deliverability.identity import Signing, from_identity, platform_identity
+from deliverability.keys import KeyDecryptionError
 from deliverability.signing import sign
 from deliverability.verp import verp_address
 from mailing.addresses import InvalidAddress, WireAddress, wire_address
@@ -41,6 +43,8 @@ from mailing.sanitize import sanitize_html
 from mailing.unsubscribe import unsubscribe_token
 
 __all__ = ["InvalidAddress", "PreparedMessage", "date_header"]
+
+logger = logging.getLogger("mailing.engine")
 
 _TOKEN_MARK = "TOKEN-PLACEHOLDER"
 _LINE = 78  # RFC 5322 2.1.1: lines SHOULD be at most 78 characters
@@ -185,7 +189,7 @@ class PreparedMessage:
     def for_run(cls, run) -> "PreparedMessage":
         mailing = run.mailing
         message = mailing.message
-        identity = from_identity(mailing)
+        identity = _identity(mailing)
         sender = _wire_or_as_is(identity.from_address or "noreply@localhost")
         address = sender.address
         domain = _ascii_domain(identity.domain or address.rpartition("@")[2])
@@ -324,6 +328,20 @@ class PreparedMessage:
             )
             + data
         )
+
+
+def _identity(mailing):
+    """The mailing's identity; the platform's when its sender's DKIM key
+    cannot be decrypted (the key used to store it changed): never a
+    customer's From without that domain's signature, and never a stop."""
+    try:
+        return from_identity(mailing)
+    except KeyDecryptionError:
+        logger.exception(
+            "Mailing %s goes from the platform: its sender's DKIM key cannot be read",
+            mailing.pk,
+        )
+        return platform_identity(mailing.owner)
 
 
 def _fold_list_id(value: str) -> str:

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from deliverability.keys import generate_rsa_key
+from deliverability.keys import KeyDecryptionError, generate_rsa_key
 from deliverability.models import SendingDomain
 from deliverability.services import sender_create, sending_domain_create
 from deliverability.verp import delivery_id_from_verp
@@ -209,3 +209,23 @@ def test_an_smtputf8_message_is_signed_too(smtp_sink, platform, platform_key):
     [mail] = smtp_sink.messages
     assert dkim.verify(mail.data, dnsfunc=platform_dns(platform_key))
     assert mail.message["Subject"] == "Grüße, Zoë"
+
+
+@pytest.mark.django_db
+def test_a_senders_key_that_cannot_be_read_falls_back_to_the_platform(
+    smtp_sink, platform, platform_key, monkeypatch
+):
+    """DKIM_KEY_ENCRYPTION_KEY changed: the run still goes out, from the
+    platform and signed with its key, never unsigned from the customer."""
+    owner = make_owner()
+    sender, _ = usable_sender(owner)
+
+    def unreadable(self):
+        raise KeyDecryptionError("changed")
+
+    monkeypatch.setattr(SendingDomain, "private_key_pem", unreadable)
+    make_mailing(owner=owner, clients=1, sender=sender)
+    call_command("send_mailings")
+    [mail] = smtp_sink.messages
+    assert mail.message["From"].addresses[0].addr_spec == "noreply@mailsite.test"
+    assert dkim.verify(mail.data, dnsfunc=platform_dns(platform_key))
