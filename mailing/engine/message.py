@@ -12,6 +12,14 @@ are folded to RFC 5322's 78-character lines. An internationalised domain
 goes out IDNA-encoded; an address with a UTF-8 local part makes the message
 an SMTPUTF8 one (RFC 6532: that address is written as UTF-8 in `To`).
 
+Who a message is from, and the key that signs it, come from
+deliverability.identity once per run; every message then carries Reply-To,
+List-Id and Feedback-ID, a Message-ID at the sending domain, and a
+DKIM-Signature over its final bytes (deliverability.signing). Its envelope
+sender is the delivery's VERP address (`envelope_sender`). What every
+client shares is prepared once per run: the templates compiled, the
+quoted-printable lines they share encoded.
+
 The HTML part is sanitised again here (mailing.sanitize), once per run.
 The footer with the unsubscribe link is in the language of the mailing's
 owner (the customer who sends it), whoever the recipient is.
