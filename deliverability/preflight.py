@@ -77,14 +77,13 @@ def sender_findings(sender) -> list[Finding]:
                 "platform_unsigned",
                 HARD if _strict() else SOFT,
                 _(
-                    "Mailings without a sender of yours go from %(domain)s, "
-                    "and the platform has no DKIM key: the mail would leave "
+                    "Mailings without a sender of yours go from the platform's "
+                    "domain, which has no DKIM key: the mail would leave "
                     "unsigned, which Gmail and Outlook reject."
-                )
-                % {"domain": config.mailing_domain()},
+                ),
                 _(
                     "Choose a sender on a verified domain of yours, or ask the "
-                    "administrator to set DKIM_PRIVATE_KEY."
+                    "administrator to give the platform a DKIM key."
                 ),
             )
         ]
@@ -128,7 +127,7 @@ def site_url_findings() -> list[Finding]:
                 "Yahoo expect one-click unsubscribe over https."
             )
             % {"url": settings.SITE_URL},
-            _("Ask the administrator to serve the site over https and set SITE_URL."),
+            _("Ask the administrator to serve the site over https."),
         )
     ]
 
