@@ -3,8 +3,9 @@
 Only services, tasks and the `send_mailings` command call it; nothing else
 reaches SMTP. The entry points are in `mailing.engine.services`
 (`send_due_mailings()`, `mailing_start_run(mailing=...)`,
-`run_deliver_share(run=...)`, `mailing_send_test(...)` for "Send a test"); queueing runs for the task workers is a
-service of the app (`mailing.services.queueing.queue_due_mailings()`).
+`run_deliver_share(run=...)`, `mailing_send_test(...)` for "Send a test");
+queueing runs for the task workers is a service of the app
+(`mailing.services.queueing.queue_due_mailings()`).
 
     planner.py     due mailings -> Run + Delivery rows, next_run_at, statuses
     processes.py   a big run shared by forked dispatcher processes

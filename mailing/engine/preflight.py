@@ -104,6 +104,7 @@ def mailing_preflight(mailing: Mailing) -> list[Finding]:
         *sender_findings(mailing.sender),
         *site_url_findings(),
         *content_findings(subject=subject, text=text, html=markup, size=size),
-        *recipients_findings(has_recipients=_receivers(mailing).exists()),
+        # The sample is a client who may receive it, if there is one.
+        *recipients_findings(has_recipients=bool(recipient.client_id)),
     ]
     return sorted(findings, key=lambda finding: not finding.is_hard)
