@@ -366,6 +366,11 @@ def with_client_counts(mailings) -> list[Mailing]:
     return mailings
 
 
+def mailing_last_test_send(*, mailing: Mailing):
+    """The mailing's latest "Send a test" (its outcome once sent), or None."""
+    return mailing.test_sends.order_by("-created_at", "-pk").first()
+
+
 def mailing_runs(*, mailing: Mailing) -> QuerySet[Run]:
     """The mailing's runs, newest first, with their counters under the names
     the pages use: total, pending (waiting or being sent), sent, deferred,

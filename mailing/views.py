@@ -27,6 +27,7 @@ from mailing.forms import (
     ClientImportForm,
     DeliveryFilterForm,
     MailingForm,
+    MailingTestForm,
     MessageForm,
     SuppressionAddForm,
 )
@@ -501,11 +502,17 @@ def mailing_detail(request, pk):
     )
     query = request.GET.copy()
     query.pop("after", None)
+    findings = services.mailing_check(mailing=mailing)
     return render(
         request,
         "mailing/mailing_detail.html",
         {
             "mailing": mailing,
+            "findings": findings,
+            "hard_findings": [finding for finding in findings if finding.is_hard],
+            "checked": "check" in request.GET,
+            "test_form": MailingTestForm(owner=request.user),
+            "last_test": selectors.mailing_last_test_send(mailing=mailing),
             "runs": runs,
             "progress": selectors.mailing_progress(mailing=mailing),
             "success_rate": selectors.success_rate(mailing.sent, mailing.failed),
@@ -603,6 +610,40 @@ def mailing_delete(request, pk):
             "cancel_url": mailing.get_absolute_url(),
         },
     )
+
+
+@login_required
+@require_POST
+def mailing_test_send(request, pk):
+    """Queue "Send a test"; the page shows the outcome once the task ran."""
+    mailing = selectors.mailing_get(owner=request.user, pk=pk, with_stats=False)
+    form = MailingTestForm(request.POST, owner=request.user)
+    if form.is_valid():
+        try:
+            test_send = services.mailing_test_send(
+                mailing=mailing,
+                addresses=form.cleaned_data["addresses"],
+                client=form.cleaned_data["client_email"],
+            )
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            count = len(test_send.addresses)
+            messages.success(
+                request,
+                ngettext(
+                    "A test to %(count)d address has been queued; its outcome "
+                    "appears below.",
+                    "A test to %(count)d addresses has been queued; its outcome "
+                    "appears below.",
+                    count,
+                )
+                % {"count": count},
+            )
+            return redirect(reverse("mailing:mailing_detail", args=[pk]) + "#test")
+    for errors in form.errors.values():
+        messages.error(request, " ".join(errors))
+    return redirect(reverse("mailing:mailing_detail", args=[pk]) + "#test")
 
 
 def _mailing_action(service, done):

@@ -60,6 +60,7 @@ VARIABLES = [
     "DKIM_KEY_ENCRYPTION_KEY",
     "DNS_NAMESERVERS",
     "DNS_TIMEOUT",
+    "PREFLIGHT_STRICT",
     # The browser fixture sets this for the test process only.
     "DJANGO_ALLOW_ASYNC_UNSAFE",
 ]
