@@ -153,6 +153,19 @@ class RunStatus(models.TextChoices):
     FINISHED = "finished", pgettext_lazy("run status", "Finished")
 
 
+class BounceClass(models.TextChoices):
+    """What a permanent refusal or a bounce report means
+    (`deliverability.classify`): the address is dead (hard), the failure was
+    temporary (soft), the server refused the message itself (policy, not the
+    recipient's fault), the recipient complained, or it could not be told."""
+
+    HARD_BOUNCE = "hard_bounce", _("Hard bounce")
+    SOFT = "soft", _("Soft bounce")
+    POLICY = "policy", _("Policy or content rejection")
+    COMPLAINT = "complaint", _("Complaint")
+    OTHER = "other", _("Other failure")
+
+
 class DeliveryStatus(models.TextChoices):
     """`Delivery.Status`."""
 
@@ -161,6 +174,9 @@ class DeliveryStatus(models.TextChoices):
     SENT = "sent", _("Sent")
     DEFERRED = "deferred", _("Deferred")
     FAILED = "failed", _("Failed")
+    # Later events of a sent message: a bounce report (DSN) or a complaint.
+    BOUNCED = "bounced", _("Bounced")
+    COMPLAINED = "complained", _("Complained")
 
 
 # The rules of the domain, each written once. The QuerySet methods below and
@@ -173,8 +189,11 @@ class DeliveryStatus(models.TextChoices):
 MAILING_MAY_SEND = Q(is_active=True, is_paused=False) & ~Q(
     status=MailingStatus.FINISHED
 )
-# ... and its owner is not blocked (a join: not part of the index).
-MAILING_SENDABLE = MAILING_MAY_SEND & Q(owner__is_active=True)
+# ... and its owner is neither blocked nor paused by the reputation guard
+# (a join: not part of the index).
+MAILING_SENDABLE = MAILING_MAY_SEND & Q(
+    owner__is_active=True, owner__sending_paused_at__isnull=True
+)
 # The home page's "active mailings": running and enabled by the managers
 # (paused ones count: they are still running).
 MAILING_ACTIVE = Q(status=MailingStatus.RUNNING, is_active=True)
@@ -428,6 +447,11 @@ class Run(models.Model):
     sent_count = models.PositiveIntegerField(default=0)
     failed_count = models.PositiveIntegerField(default=0)
     deferred_count = models.PositiveIntegerField(default=0)
+    # Of the sent ones, those that bounced later (a DSN, a provider's event)
+    # or drew a complaint: they stay counted as sent as well.
+    # (db_default: the planner's raw INSERTs name only the columns they set.)
+    bounced_count = models.PositiveIntegerField(db_default=0)
+    complained_count = models.PositiveIntegerField(db_default=0)
     last_sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -485,6 +509,15 @@ class Delivery(models.Model):
     last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     server_response = models.TextField(_("server reply"), blank=True)
+    # What a refusal or a bounce report came to (deliverability.classify):
+    # hard_bounce, soft, policy, … ; blank while none came.
+    bounce_class = models.CharField(
+        _("bounce class"),
+        max_length=20,
+        choices=BounceClass.choices,
+        blank=True,
+        db_default="",
+    )
     message_id = models.CharField("Message-ID", max_length=255, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=100, blank=True)
@@ -622,6 +655,13 @@ class Suppression(models.Model):
         label = SUPPRESSION_SOURCES.get(source)
         if label is None:
             return self.source
+        mailing_id, _sep, delivery_id = mailing_id.partition(_DELIVERY_SUFFIX)
+        if delivery_id:
+            return _("%(source)s, mailing #%(id)s, delivery #%(delivery)s") % {
+                "source": label,
+                "id": mailing_id,
+                "delivery": delivery_id,
+            }
         if mailing_id:
             return _("%(source)s, mailing #%(id)s") % {
                 "source": label,
@@ -632,10 +672,15 @@ class Suppression(models.Model):
 
 # The sources Mailsite itself writes on suppression entries, and their labels.
 _MAILING_SUFFIX = ", mailing #"
+_DELIVERY_SUFFIX = ", delivery #"
 SUPPRESSION_SOURCES = {
     "added by hand": _("added by hand"),
     "unsubscribe link": _("unsubscribe link"),
     "one-click unsubscribe": _("one-click unsubscribe"),
+    "SMTP reply": _("SMTP reply"),
+    "bounce report": _("bounce report"),
+    "complaint report": _("complaint report"),
+    "provider webhook": _("provider webhook"),
 }
 
 
@@ -647,6 +692,8 @@ class ModerationEvent(models.Model):
         UNBLOCK_USER = "unblock_user", _("Unblocked user")
         DISABLE_MAILING = "disable_mailing", _("Disabled mailing")
         ENABLE_MAILING = "enable_mailing", _("Enabled mailing")
+        PAUSE_SENDING = "pause_sending", _("Paused sending (reputation)")
+        RESUME_SENDING = "resume_sending", _("Resumed sending")
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
