@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -582,6 +582,47 @@ class DeliveryAttempt(models.Model):
         return f"#{self.number} {self.get_outcome_display()}: {self.server_response}"
 
 
+class SuppressionQuerySet(models.QuerySet):
+    def record(
+        self, *, owner_id: int, email: str, reason: str, source: str, client_id=None
+    ) -> "Suppression":
+        """Suppress an address of one owner for `reason` (idempotent): the
+        rule every writer follows (the unsubscribe pages, the bounce and
+        complaint intake).
+
+        An existing entry the customer could lift (added by hand, hard
+        bounce) becomes the recipient's own when the recipient unsubscribes
+        or complains, so the customer can no longer lift it; an entry the
+        recipient made stays as it is. The entry remembers the client row it
+        came from. Raises ValueError for a reason not in Suppression.Reason.
+        """
+        if reason not in Suppression.Reason.values:
+            raise ValueError(f"Unknown suppression reason {reason!r}.")
+        with transaction.atomic():
+            entry, created = self.get_or_create(
+                owner_id=owner_id,
+                email=normalize_email(email),
+                defaults={
+                    "reason": reason,
+                    "source": source[:255],
+                    "client_id": client_id,
+                },
+            )
+            if created:
+                return entry
+            entry = self.select_for_update().get(pk=entry.pk)
+            changed = []
+            if entry.removable and reason in Suppression.RECIPIENT_REASONS:
+                entry.reason, entry.source = reason, source[:255]
+                changed += ["reason", "source"]
+            if client_id and entry.client_id is None:
+                entry.client_id = client_id
+                changed.append("client_id")
+            if changed:
+                entry.save(update_fields=changed)
+            return entry
+
+
 class Suppression(models.Model):
     """An address that one owner's mailings never send to again.
 
@@ -612,6 +653,8 @@ class Suppression(models.Model):
     # the link keeps answering "you are unsubscribed" after the deletion.
     client_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(_("added"), auto_now_add=True)
+
+    objects = SuppressionQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("suppressed address")
