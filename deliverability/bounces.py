@@ -23,6 +23,7 @@ from django.db.models.functions import Greatest
 
 from deliverability.classify import HARD_BOUNCE, Classification, classify_status
 from deliverability.reports import COMPLAINT, Report, parse_report
+from deliverability.reputation import reputation_check
 from deliverability.verp import delivery_id_from_verp
 from mailing.models import Delivery, Run, Suppression
 
@@ -105,6 +106,7 @@ def report_apply(*, report: Report, source: str = "") -> Applied:
             source=f"{source}, mailing #{run.mailing_id}, delivery #{delivery.pk}",
             client_id=delivery.client_id,
         )
+        reputation_check(owner_ids=[run.mailing.owner_id])
     return Applied(report, delivery.pk, classification.kind, suppress)
 
 

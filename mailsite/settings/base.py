@@ -243,6 +243,17 @@ DKIM_PRIVATE_KEY = env("DKIM_PRIVATE_KEY", default="")
 DKIM_KEY_ENCRYPTION_KEY = env("DKIM_KEY_ENCRYPTION_KEY", default="")
 DNS_NAMESERVERS = env("DNS_NAMESERVERS", default="")
 DNS_TIMEOUT = env.float("DNS_TIMEOUT", default=3)
+# Bounces and complaints: the mailbox `fetch_bounces` reads
+# (imaps://user:pass@host:993/INBOX; empty: none), and the reputation guard
+# that pauses a customer whose hard-bounce or complaint rate over the window
+# passes its limit (each rate only once the window holds that many
+# deliveries).
+BOUNCE_MAILBOX_URL = env("BOUNCE_MAILBOX_URL", default="")
+REPUTATION_WINDOW_DAYS = env.int("REPUTATION_WINDOW_DAYS", default=30)
+REPUTATION_HARD_BOUNCE_RATE = env.float("REPUTATION_HARD_BOUNCE_RATE", default=0.05)
+REPUTATION_HARD_BOUNCE_MIN = env.int("REPUTATION_HARD_BOUNCE_MIN", default=200)
+REPUTATION_COMPLAINT_RATE = env.float("REPUTATION_COMPLAINT_RATE", default=0.001)
+REPUTATION_COMPLAINT_MIN = env.int("REPUTATION_COMPLAINT_MIN", default=1000)
 
 _VALIDATORS = "django.contrib.auth.password_validation"
 AUTH_PASSWORD_VALIDATORS = [
@@ -341,7 +352,12 @@ CRONJOBS = [
     ("* * * * *", "mailing.cron.send_due_mailings"),
     # Daily DNS re-check of verified sending domains.
     ("17 4 * * *", "deliverability.cron.recheck_sending_domains"),
+    # Customers whose bounce or complaint rate went too high are paused.
+    ("*/5 * * * *", "deliverability.cron.check_reputation"),
 ]
+if BOUNCE_MAILBOX_URL:
+    # Bounces forwarded to a mailbox are read every few minutes.
+    CRONJOBS.append(("*/3 * * * *", "deliverability.cron.fetch_bounces"))
 CRONTAB_COMMAND_PREFIX = "DJANGO_SETTINGS_MODULE=" + env(
     "DJANGO_SETTINGS_MODULE", default="mailsite.settings.production"
 )
