@@ -257,7 +257,8 @@ class MailingQuerySet(models.QuerySet):
         return self.sendable().filter(next_run_at__lte=now)
 
     def with_stats(self):
-        """Each mailing with `sent`, `failed` and `last_sent_at`, from its
+        """Each mailing with `sent`, `failed`, `bounced`, `complained` and
+        `last_sent_at`, from its
         runs' counters: subqueries per mailing row, no delivery read."""
         last_sent = (
             Run.objects.filter(mailing_id=OuterRef("pk"), last_sent_at__isnull=False)
@@ -267,6 +268,8 @@ class MailingQuerySet(models.QuerySet):
         return self.annotate(
             sent=Coalesce(_run_sum("sent_count"), Value(0)),
             failed=Coalesce(_run_sum("failed_count"), Value(0)),
+            bounced=Coalesce(_run_sum("bounced_count"), Value(0)),
+            complained=Coalesce(_run_sum("complained_count"), Value(0)),
             last_sent_at=Subquery(last_sent),
         )
 
