@@ -163,7 +163,10 @@ def _feedback(msg: Message, verp) -> Report:
 
 
 def _non_standard(msg: Message, verp) -> list[Report]:
-    _temporary, permanent = all_failures(msg)
+    try:
+        _temporary, permanent = all_failures(msg)
+    except Exception as error:  # a detector choking on mail it cannot read
+        raise NotAReport(f"No bounce detector could read it ({error!r}).") from error
     if not permanent:
         raise NotAReport("Neither a delivery status notification nor a complaint.")
     return [
