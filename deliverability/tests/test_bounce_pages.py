@@ -51,11 +51,11 @@ def test_a_paused_customer_is_told_why_and_what_to_do(client, role_users):
     owner.sending_paused_reason = "20 of 300 deliveries were hard bounces."
     owner.save()
     client.force_login(owner)
-    page = client.get("/mailings/", follow=True).content.decode()
+    page = client.get("/app/mailings/").content.decode()
     assert 'id="sending-paused"' in page
     assert "20 of 300 deliveries were hard bounces." in page
     client.cookies["django_language"] = "ru"
-    page = client.get("/mailings/", follow=True).content.decode()
+    page = client.get("/app/mailings/").content.decode()
     assert "Отправка ваших рассылок приостановлена" in page
 
 

@@ -5,6 +5,7 @@ table in the README); each variable has an embedded default so that a fresh
 clone runs with no configuration at all.
 """
 
+import secrets
 from pathlib import Path
 
 import environ
@@ -25,6 +26,7 @@ INSTALLED_APPS = [
     "accounts",
     "mailing",
     "deliverability",
+    "anymail",
     "home",
     "blog",
     "wagtail.contrib.forms",
@@ -254,6 +256,19 @@ REPUTATION_HARD_BOUNCE_RATE = env.float("REPUTATION_HARD_BOUNCE_RATE", default=0
 REPUTATION_HARD_BOUNCE_MIN = env.int("REPUTATION_HARD_BOUNCE_MIN", default=200)
 REPUTATION_COMPLAINT_RATE = env.float("REPUTATION_COMPLAINT_RATE", default=0.001)
 REPUTATION_COMPLAINT_MIN = env.int("REPUTATION_COMPLAINT_MIN", default=1000)
+# Mail providers' tracking webhooks (django-anymail) at
+# /webhooks/anymail/<provider>/tracking/, authenticated by basic auth with
+# ANYMAIL_WEBHOOK_SECRET ("user:password"; unset: a random secret nobody
+# knows, so every post is refused), plus the providers' signing keys.
+ANYMAIL = {
+    "WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET", default="")
+    or "unset:" + secrets.token_urlsafe(32),
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env("MAILGUN_WEBHOOK_SIGNING_KEY", default=""),
+    "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY": env(
+        "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY", default=""
+    )
+    or None,
+}
 
 _VALIDATORS = "django.contrib.auth.password_validation"
 AUTH_PASSWORD_VALIDATORS = [
