@@ -776,7 +776,8 @@ class ModerationEvent(models.Model):
     def __str__(self):
         target = self.target_user or self.target_mailing
         return _("%(actor)s %(action)s %(target)s") % {
-            "actor": self.actor,
+            # No actor: the platform itself (the reputation guard).
+            "actor": self.actor or "Mailsite",
             "action": self.get_action_display().lower(),
             "target": target,
         }
