@@ -13,6 +13,7 @@ from deliverability.tests.reports_support import arf_report, postfix_dsn
 from deliverability.verp import verp_address
 from mailing.devtools.smtp_sink import free_port
 from mailing.models import Delivery, Run, Suppression
+from mailing.tests.engine_support import manage_process
 from mailing.tests.factories import DeliveryFactory
 
 BOUNCE_DOMAIN = "bounces.mailsite.test"
@@ -126,3 +127,39 @@ def test_a_dsn_found_by_message_id_without_verp(db):
     [applied] = message_apply(raw=dsn)
     assert applied.delivery_id == delivery.pk
     assert applied.suppressed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_bounce_server_command_serves_the_bounce_domain(smtp_sink, settings):
+    """`manage.py bounce_server --port N` as its own process: it refuses a
+    stranger's address and bounces the delivery a DSN names."""
+    settings.BOUNCE_DOMAIN = BOUNCE_DOMAIN
+    delivery = _sent_delivery()
+    verp = verp_address(delivery.pk, domain=BOUNCE_DOMAIN)
+    port = free_port()
+    process = manage_process(
+        smtp_sink,
+        "bounce_server",
+        "--port",
+        str(port),
+        "--host",
+        "127.0.0.1",
+        BOUNCE_DOMAIN=BOUNCE_DOMAIN,
+    )
+    try:
+        assert "Receiving reports" in process.stdout.readline()
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+            smtp.ehlo()
+            smtp.mail("")
+            assert smtp.rcpt(f"someone@{BOUNCE_DOMAIN}")[0] == 550
+            assert smtp.rcpt(verp)[0] == 250
+            code, _reply = smtp.data(
+                postfix_dsn(verp=verp, recipient=delivery.email, message_id="<x@y>")
+            )
+            assert code == 250
+    finally:
+        process.terminate()
+        process.wait(10)
+    delivery.refresh_from_db()
+    assert delivery.status == "bounced"
+    assert Suppression.objects.get().email == delivery.email
