@@ -2,6 +2,8 @@
 dead mailbox is suppressed and never mailed again, a policy refusal only
 fails, soft bounces that repeat suppress too."""
 
+import io
+
 import pytest
 from django.core.management import call_command
 
@@ -46,7 +48,10 @@ def test_a_dead_mailbox_is_suppressed_and_the_next_run_skips_it(smtp_sink):
         f"550 5.1.1 <{dead.email}>: Recipient address rejected: User unknown"
     )
     smtp_sink.replies[refused.email] = "550 5.7.1 Message rejected by policy"
-    call_command("send_mailings")
+    out = io.StringIO()
+    call_command("send_mailings", stdout=out)
+    assert "1 sent, 0 deferred, 2 failed" in out.getvalue()
+    assert "(1 of the failed refused by policy)" in out.getvalue()
 
     by_email = {d.email: d for d in Delivery.objects.all()}
     assert by_email[dead.email].status == "failed"

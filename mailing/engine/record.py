@@ -37,7 +37,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from deliverability.classify import SOFT, classify_reply
+from deliverability.classify import POLICY, SOFT, classify_reply
 from mailing.models import Delivery, DeliveryAttempt, Mailing, Run, Suppression
 
 from .claim import CHUNK
@@ -189,6 +189,9 @@ class DispatchReport:
     deferred: int = 0
     failed: int = 0
     released: int = 0
+    # Of the failed, those the server refused by policy (5.7.x): the
+    # sender's problem, not the address's, so they are counted apart.
+    policy: int = 0
     paused_runs: list[int] = field(default_factory=list)
     runs: set[int] = field(default_factory=set)
     processes: int = 1
@@ -210,6 +213,7 @@ class DispatchReport:
         self.deferred += other.deferred
         self.failed += other.failed
         self.released += other.released
+        self.policy += other.policy
         self.paused_runs += [r for r in other.paused_runs if r not in self.paused_runs]
         self.runs |= other.runs
         self.processes += other.processes
@@ -219,6 +223,8 @@ class DispatchReport:
             f"{self.sent} sent, {self.deferred} deferred, {self.failed} failed"
             f" in {len(self.runs)} run(s)"
         )
+        if self.policy:
+            text += f" ({self.policy} of the failed refused by policy)"
         if self.processes > 1:
             text += f" by {self.processes} processes"
         if self.paused_runs:
@@ -580,6 +586,8 @@ class ResultWriter:
         for item in settled:
             if item.pk in written:
                 self.report.count(item.kind)
+                if item.bounce_class == POLICY:
+                    self.report.policy += 1
         if len(written) < len(settled):
             logger.warning(
                 "%s result(s) not stored: their lease ran out and another "
