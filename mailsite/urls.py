@@ -25,6 +25,8 @@ urlpatterns = [
     path("app/", include("mailing.urls")),
     path("app/", include("deliverability.urls")),
     path("m/", include("mailing.public_urls")),
+    # Mail providers' bounce and complaint events (deliverability.webhooks).
+    path("webhooks/anymail/", include("anymail.urls")),
     path("sitemap.xml", sitemap, name="sitemap"),
     path("", include("blog.urls")),
 ]
