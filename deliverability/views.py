@@ -10,33 +10,26 @@ from django.views.decorators.http import require_POST
 
 from deliverability import config, selectors, services
 from deliverability.forms import SenderForm, SendingDomainForm
-
-
-def _form_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
+from site_common.forms import save_form
 
 
 @login_required
 def domain_list(request):
     form = SendingDomainForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            domain = services.sending_domain_create(
-                owner=request.user, domain=form.cleaned_data["domain"]
-            )
-        except ValidationError as error:
-            _form_errors(form, error)
-        else:
-            messages.success(
-                request,
-                _("%(domain)s added: publish its DNS records, then check them.")
-                % {"domain": domain.display_name},
-            )
-            return redirect(domain)
+    domain = save_form(
+        request,
+        form,
+        lambda: services.sending_domain_create(
+            owner=request.user, domain=form.cleaned_data["domain"]
+        ),
+    )
+    if domain:
+        messages.success(
+            request,
+            _("%(domain)s added: publish its DNS records, then check them.")
+            % {"domain": domain.display_name},
+        )
+        return redirect(domain)
     return render(
         request,
         "deliverability/domain_list.html",
@@ -122,16 +115,14 @@ def domain_delete(request, pk):
 @login_required
 def sender_list(request):
     form = SenderForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            sender = services.sender_create(owner=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            _form_errors(form, error)
-        else:
-            messages.success(
-                request, _("Sender %(sender)s added.") % {"sender": sender}
-            )
-            return redirect("deliverability:sender_list")
+    sender = save_form(
+        request,
+        form,
+        lambda: services.sender_create(owner=request.user, **form.cleaned_data),
+    )
+    if sender:
+        messages.success(request, _("Sender %(sender)s added.") % {"sender": sender})
+        return redirect("deliverability:sender_list")
     return render(
         request,
         "deliverability/sender_list.html",
