@@ -3,14 +3,13 @@ deliverability.selectors and deliverability.services."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from deliverability import config, selectors, services
 from deliverability.forms import SenderForm, SendingDomainForm
-from site_common.forms import save_form
+from site_common.views import run_action, save_form
 
 
 @login_required
@@ -92,14 +91,12 @@ def domain_check(request, pk):
 def domain_delete(request, pk):
     domain = selectors.sending_domain_get(owner=request.user, pk=pk)
     if request.method == "POST":
-        try:
-            services.sending_domain_delete(sending_domain=domain)
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+        if not run_action(
+            request,
+            lambda: services.sending_domain_delete(sending_domain=domain),
+            _("%(domain)s deleted.") % {"domain": domain.display_name},
+        ):
             return redirect(domain)
-        messages.success(
-            request, _("%(domain)s deleted.") % {"domain": domain.display_name}
-        )
         return redirect("deliverability:domain_list")
     return render(
         request,
@@ -141,10 +138,9 @@ def sender_list(request):
 @require_POST
 def sender_delete(request, pk):
     sender = selectors.sender_get(owner=request.user, pk=pk)
-    try:
-        services.sender_delete(sender=sender)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, _("Sender %(sender)s deleted.") % {"sender": sender})
+    run_action(
+        request,
+        lambda: services.sender_delete(sender=sender),
+        _("Sender %(sender)s deleted.") % {"sender": sender},
+    )
     return redirect("deliverability:sender_list")

@@ -35,7 +35,7 @@ from mailing.models import Client, Delivery, Mailing, Message, Suppression
 from mailing.paging import CappedPaginator
 from mailing.rendering import render_message
 from mailing.sanitize import sanitize_html
-from site_common.forms import add_validation_error, save_form
+from site_common.views import add_validation_error, run_action, save_form
 
 PER_PAGE = 25
 _IMPORT_SESSION_KEY = "mailing:client-import"
@@ -337,15 +337,11 @@ def suppression_list(request):
 @require_POST
 def suppression_remove(request, pk):
     entry = selectors.suppression_get(owner=request.user, pk=pk)
-    try:
-        services.suppression_remove(suppression=entry)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(
-            request,
-            _("%(email)s removed from the suppression list.") % {"email": entry.email},
-        )
+    run_action(
+        request,
+        lambda: services.suppression_remove(suppression=entry),
+        _("%(email)s removed from the suppression list.") % {"email": entry.email},
+    )
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(
         back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -439,12 +435,12 @@ def message_update(request, pk):
 def message_delete(request, pk):
     message = selectors.message_get(owner=request.user, pk=pk)
     if request.method == "POST":
-        try:
-            services.message_delete(message=message)
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+        if not run_action(
+            request,
+            lambda: services.message_delete(message=message),
+            _("Message deleted."),
+        ):
             return redirect(message)
-        messages.success(request, _("Message deleted."))
         return redirect("mailing:message_list")
     return render(
         request,
@@ -639,12 +635,7 @@ def _mailing_action(service, done):
     @require_POST
     def view(request, pk):
         mailing = selectors.mailing_get(owner=request.user, pk=pk)
-        try:
-            service(mailing=mailing)
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-        else:
-            messages.success(request, done)
+        run_action(request, lambda: service(mailing=mailing), done)
         return redirect(reverse("mailing:mailing_detail", args=[mailing.pk]))
 
     return view

@@ -1,8 +1,10 @@
-"""Forms in front of services: a service validates, the form shows its errors."""
+"""Views in front of services: a service validates and refuses, the view
+shows its errors on the form or as a message."""
 
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 
 
@@ -29,3 +31,16 @@ def save_form(request, form, save: Callable[[], Any]) -> Any:
     except ValidationError as error:
         add_validation_error(form, error)
         return None
+
+
+def run_action(request, action: Callable[[], Any], done: str) -> bool:
+    """Call `action()` (a service) and tell the user how it went: `done` as a
+    success message, or the service's refusal (its ValidationError) as an
+    error message. True when the action ran."""
+    try:
+        action()
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return False
+    messages.success(request, done)
+    return True
