@@ -8,7 +8,7 @@ import pytest
 
 from deliverability.keys import generate_rsa_key
 from deliverability.signing import SIGNED_HEADERS, SigningError, sign, signed
-from deliverability.tests.dkim_support import (
+from deliverability.tests.support import (
     REQUIRED_SIGNED,
     signature_tags,
     signed_names,

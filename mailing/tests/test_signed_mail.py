@@ -7,15 +7,15 @@ sending domain."""
 import dkim
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
 
 from deliverability.keys import KeyDecryptionError, generate_rsa_key
 from deliverability.models import SendingDomain
-from deliverability.services import sender_create, sending_domain_create
-from deliverability.tests.dkim_support import (
+from deliverability.services import sender_create
+from deliverability.tests.support import (
     REQUIRED_SIGNED,
     signature_tags,
     signed_names,
+    verified_domain,
 )
 from deliverability.verp import delivery_id_from_verp
 from mailing.models import Client, Delivery
@@ -57,11 +57,7 @@ def platform_dns(platform_key):
 
 
 def usable_sender(owner, *, domain="example.com", reply_to=""):
-    sending_domain = sending_domain_create(owner=owner, domain=domain)
-    SendingDomain.objects.filter(pk=sending_domain.pk).update(
-        verified_at=timezone.now()
-    )
-    sending_domain.refresh_from_db()
+    sending_domain = verified_domain(owner, domain)
     sender = sender_create(
         owner=owner, name="Example News", email=f"news@{domain}", reply_to=reply_to
     )

@@ -1,6 +1,23 @@
-"""What the tests of DKIM signing expect, stated once."""
+"""Test helpers of deliverability (used by mailing's tests too): a verified
+domain, and what the tests of DKIM signing expect, stated once."""
 
 import dkim
+from django.utils import timezone
+
+from deliverability.models import SendingDomain
+from deliverability.services import sending_domain_create
+
+
+def verified_domain(owner, name: str = "example.com", **fields) -> SendingDomain:
+    """`owner`'s sending domain `name`, verified now as if its DNS records had
+    been checked (`fields`, e.g. last_checked_at, are set alongside)."""
+    domain = sending_domain_create(owner=owner, domain=name)
+    SendingDomain.objects.filter(pk=domain.pk).update(
+        verified_at=timezone.now(), **fields
+    )
+    domain.refresh_from_db()
+    return domain
+
 
 # The headers Gmail's and Yahoo's bulk-sender rules (and one-click
 # unsubscribe) need under the signature, written out here rather than taken
