@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
+from wagtail.admin.widgets import ListingButton
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,35 @@ _ACTIONS: dict[str, AdminAction] = {}
 def register_action(name: str, action: AdminAction) -> None:
     """Offer `action` at /cms/moderation/<name>/<pk>/ (from wagtail_hooks)."""
     _ACTIONS[name] = action
+
+
+def register_actions(
+    *, model: type, target_arg: str, permission: str, index_url_name: str, **actions
+) -> None:
+    """Register the actions on one `model` for holders of one `permission`
+    (an action and its undoing): each keyword names an action and gives the
+    rest of its AdminAction (service, texts, serious) as a dict."""
+    for name, fields in actions.items():
+        register_action(
+            name,
+            AdminAction(
+                model=model,
+                target_arg=target_arg,
+                permission=permission,
+                index_url_name=index_url_name,
+                **fields,
+            ),
+        )
+
+
+def action_button(name: str, pk: int, next_url: str, icon_name: str):
+    """The admin listing's button that opens action `name` on row `pk`."""
+    return ListingButton(
+        action_title(name),
+        url=action_url(name, pk, next_url or ""),
+        icon_name=icon_name,
+        priority=5,
+    )
 
 
 def action_title(name: str) -> str:

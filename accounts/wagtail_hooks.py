@@ -8,16 +8,9 @@ mailing's Moderation menu; the actions and who may use them live here.
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
-from wagtail.admin.widgets import ListingButton
 
 from accounts import roles, services
-from accounts.admin_actions import (
-    AdminAction,
-    action_title,
-    action_url,
-    moderation_action,
-    register_action,
-)
+from accounts.admin_actions import action_button, moderation_action, register_actions
 from accounts.models import User
 
 
@@ -43,34 +36,26 @@ def change_password(request):
 
 _USER_LIST = "wagtailsnippets_accounts_user:list"
 
-register_action(
-    "block",
-    AdminAction(
-        model=User,
-        target_arg="user",
-        permission=roles.BLOCK_USER,
-        service=services.user_block,
-        title=_("Block"),
-        question=_("Block this user? They cannot log in and their mailings stop."),
-        confirm=_("Yes, block"),
-        done=_("User blocked."),
-        index_url_name=_USER_LIST,
-        serious=True,
-    ),
-)
-register_action(
-    "unblock",
-    AdminAction(
-        model=User,
-        target_arg="user",
-        permission=roles.BLOCK_USER,
-        service=services.user_unblock,
-        title=_("Unblock"),
-        question=_("Unblock this user? They can log in again."),
-        confirm=_("Yes, unblock"),
-        done=_("User unblocked."),
-        index_url_name=_USER_LIST,
-    ),
+register_actions(
+    model=User,
+    target_arg="user",
+    permission=roles.BLOCK_USER,
+    index_url_name=_USER_LIST,
+    block={
+        "service": services.user_block,
+        "title": _("Block"),
+        "question": _("Block this user? They cannot log in and their mailings stop."),
+        "confirm": _("Yes, block"),
+        "done": _("User blocked."),
+        "serious": True,
+    },
+    unblock={
+        "service": services.user_unblock,
+        "title": _("Unblock"),
+        "question": _("Unblock this user? They can log in again."),
+        "confirm": _("Yes, unblock"),
+        "done": _("User unblocked."),
+    },
 )
 
 
@@ -90,9 +75,5 @@ def _block_buttons(snippet, user, next_url=None):
     if not isinstance(snippet, User) or not roles.may_moderate_user(user, snippet):
         return  # no button that cannot work
     action = "unblock" if not snippet.is_active else "block"
-    yield ListingButton(
-        action_title(action),
-        url=action_url(action, snippet.pk, next_url or ""),
-        icon_name="lock" if action == "block" else "lock-open",
-        priority=5,
-    )
+    icon = "lock" if action == "block" else "lock-open"
+    yield action_button(action, snippet.pk, next_url, icon)

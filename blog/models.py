@@ -10,6 +10,7 @@ from wagtail.search import index
 
 from blog.blocks import BodyStreamBlock
 from blog.feeds import BlogFeed
+from site_common.fields import optional_link
 from site_common.images import renditions_data
 from site_common.pagination import paginate
 from site_common.restrictions import CachedViewRestrictionsMixin
@@ -105,12 +106,8 @@ class BlogPage(CachedViewRestrictionsMixin, Page):
         verbose_name=_("introduction"),
         help_text=_("One or two sentences for listings, search results and feeds."),
     )
-    image = models.ForeignKey(
+    image = optional_link(
         "wagtailimages.Image",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
         verbose_name=_("image"),
         help_text=_(
             "The cover image: shown on the article, in listings and when "

@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,33 +15,26 @@ from django.views.decorators.http import require_POST
 from accounts import roles
 from deliverability import config, selectors, services
 from deliverability.forms import SenderForm, SendingDomainForm
-
-
-def _form_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
+from site_common.views import run_action, save_form
 
 
 @login_required
 def domain_list(request):
     form = SendingDomainForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            domain = services.sending_domain_create(
-                owner=request.user, domain=form.cleaned_data["domain"]
-            )
-        except ValidationError as error:
-            _form_errors(form, error)
-        else:
-            messages.success(
-                request,
-                _("%(domain)s added: publish its DNS records, then check them.")
-                % {"domain": domain.display_name},
-            )
-            return redirect(domain)
+    domain = save_form(
+        request,
+        form,
+        lambda: services.sending_domain_create(
+            owner=request.user, domain=form.cleaned_data["domain"]
+        ),
+    )
+    if domain:
+        messages.success(
+            request,
+            _("%(domain)s added: publish its DNS records, then check them.")
+            % {"domain": domain.display_name},
+        )
+        return redirect(domain)
     return render(
         request,
         "deliverability/domain_list.html",
@@ -104,14 +97,12 @@ def domain_check(request, pk):
 def domain_delete(request, pk):
     domain = selectors.sending_domain_get(owner=request.user, pk=pk)
     if request.method == "POST":
-        try:
-            services.sending_domain_delete(sending_domain=domain)
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+        if not run_action(
+            request,
+            lambda: services.sending_domain_delete(sending_domain=domain),
+            _("%(domain)s deleted.") % {"domain": domain.display_name},
+        ):
             return redirect(domain)
-        messages.success(
-            request, _("%(domain)s deleted.") % {"domain": domain.display_name}
-        )
         return redirect("deliverability:domain_list")
     return render(
         request,
@@ -127,16 +118,14 @@ def domain_delete(request, pk):
 @login_required
 def sender_list(request):
     form = SenderForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            sender = services.sender_create(owner=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            _form_errors(form, error)
-        else:
-            messages.success(
-                request, _("Sender %(sender)s added.") % {"sender": sender}
-            )
-            return redirect("deliverability:sender_list")
+    sender = save_form(
+        request,
+        form,
+        lambda: services.sender_create(owner=request.user, **form.cleaned_data),
+    )
+    if sender:
+        messages.success(request, _("Sender %(sender)s added.") % {"sender": sender})
+        return redirect("deliverability:sender_list")
     return render(
         request,
         "deliverability/sender_list.html",
@@ -155,12 +144,11 @@ def sender_list(request):
 @require_POST
 def sender_delete(request, pk):
     sender = selectors.sender_get(owner=request.user, pk=pk)
-    try:
-        services.sender_delete(sender=sender)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, _("Sender %(sender)s deleted.") % {"sender": sender})
+    run_action(
+        request,
+        lambda: services.sender_delete(sender=sender),
+        _("Sender %(sender)s deleted.") % {"sender": sender},
+    )
     return redirect("deliverability:sender_list")
 
 

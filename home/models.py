@@ -8,6 +8,7 @@ from wagtail.search import index
 from blog.models import BlogPage
 from blog.selectors import article_random_picks
 from mailing.selectors import site_figures
+from site_common.fields import optional_link
 from site_common.images import image_renditions
 from site_common.restrictions import CachedViewRestrictionsMixin
 
@@ -34,12 +35,8 @@ class HomePage(CachedViewRestrictionsMixin, Page):
         blank=True,
         help_text=_("One or two sentences under the hero title."),
     )
-    hero_image = models.ForeignKey(
+    hero_image = optional_link(
         "wagtailimages.Image",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
         verbose_name=_("hero image"),
         help_text=_("Shown beside the hero text and when the page is shared."),
     )
@@ -52,12 +49,8 @@ class HomePage(CachedViewRestrictionsMixin, Page):
         blank=True,
         default="Create a free account",
     )
-    cta_page = models.ForeignKey(
+    cta_page = optional_link(
         "wagtailcore.Page",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
         verbose_name=_("call to action page"),
     )
     cta_url = models.CharField(

@@ -35,6 +35,7 @@ from mailing.models import Client, Delivery, Mailing, Message, Suppression
 from mailing.paging import CappedPaginator
 from mailing.rendering import render_message
 from mailing.sanitize import sanitize_html
+from site_common.views import add_validation_error, run_action, save_form
 
 PER_PAGE = 25
 _IMPORT_SESSION_KEY = "mailing:client-import"
@@ -42,14 +43,6 @@ _IMPORT_SESSION_KEY = "mailing:client-import"
 
 def _page(request, items, per_page=PER_PAGE):
     return Paginator(items, per_page).get_page(request.GET.get("page"))
-
-
-def _form_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 @login_required
@@ -140,16 +133,16 @@ def client_detail(request, pk):
 @login_required
 def client_create(request):
     form = ClientForm(request.POST or None, owner=request.user)
-    if request.method == "POST" and form.is_valid():
-        try:
-            client = services.client_create(owner=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            _form_errors(form, error)
-        else:
-            messages.success(
-                request, _("Client %(email)s added.") % {"email": client.email}
-            )
-            return redirect("mailing:client_list")
+    client = save_form(
+        request,
+        form,
+        lambda: services.client_create(owner=request.user, **form.cleaned_data),
+    )
+    if client:
+        messages.success(
+            request, _("Client %(email)s added.") % {"email": client.email}
+        )
+        return redirect("mailing:client_list")
     return render(
         request, "mailing/form.html", {"form": form, "title": _("New client")}
     )
@@ -159,14 +152,13 @@ def client_create(request):
 def client_update(request, pk):
     client = selectors.client_get(owner=request.user, pk=pk)
     form = ClientForm(request.POST or None, instance=client, owner=request.user)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.client_update(client=client, **form.cleaned_data)
-        except ValidationError as error:
-            _form_errors(form, error)
-        else:
-            messages.success(request, _("Client saved."))
-            return redirect(client)
+    if save_form(
+        request,
+        form,
+        lambda: services.client_update(client=client, **form.cleaned_data),
+    ):
+        messages.success(request, _("Client saved."))
+        return redirect(client)
     return render(
         request,
         "mailing/form.html",
@@ -309,7 +301,7 @@ def suppression_list(request):
                 owner=request.user, emails=form.cleaned_data["emails"]
             )
         except ValidationError as error:
-            _form_errors(form, error)
+            add_validation_error(form, error)
         else:
             done = ngettext(
                 "%(count)d address suppressed.",
@@ -345,15 +337,11 @@ def suppression_list(request):
 @require_POST
 def suppression_remove(request, pk):
     entry = selectors.suppression_get(owner=request.user, pk=pk)
-    try:
-        services.suppression_remove(suppression=entry)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(
-            request,
-            _("%(email)s removed from the suppression list.") % {"email": entry.email},
-        )
+    run_action(
+        request,
+        lambda: services.suppression_remove(suppression=entry),
+        _("%(email)s removed from the suppression list.") % {"email": entry.email},
+    )
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(
         back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -412,14 +400,14 @@ def _message_saved(request, message) -> None:
 @login_required
 def message_create(request):
     form = MessageForm(request.POST or None, owner=request.user)
-    if request.method == "POST" and form.is_valid():
-        try:
-            message = services.message_create(owner=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            _form_errors(form, error)
-        else:
-            _message_saved(request, message)
-            return redirect(message)
+    message = save_form(
+        request,
+        form,
+        lambda: services.message_create(owner=request.user, **form.cleaned_data),
+    )
+    if message:
+        _message_saved(request, message)
+        return redirect(message)
     return render(
         request, "mailing/form.html", {"form": form, "title": _("New message")}
     )
@@ -429,14 +417,13 @@ def message_create(request):
 def message_update(request, pk):
     message = selectors.message_get(owner=request.user, pk=pk)
     form = MessageForm(request.POST or None, instance=message, owner=request.user)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.message_update(message=message, **form.cleaned_data)
-        except ValidationError as error:
-            _form_errors(form, error)
-        else:
-            _message_saved(request, message)
-            return redirect(message)
+    if save_form(
+        request,
+        form,
+        lambda: services.message_update(message=message, **form.cleaned_data),
+    ):
+        _message_saved(request, message)
+        return redirect(message)
     return render(
         request,
         "mailing/form.html",
@@ -448,12 +435,12 @@ def message_update(request, pk):
 def message_delete(request, pk):
     message = selectors.message_get(owner=request.user, pk=pk)
     if request.method == "POST":
-        try:
-            services.message_delete(message=message)
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+        if not run_action(
+            request,
+            lambda: services.message_delete(message=message),
+            _("Message deleted."),
+        ):
             return redirect(message)
-        messages.success(request, _("Message deleted."))
         return redirect("mailing:message_list")
     return render(
         request,
@@ -554,16 +541,14 @@ def mailing_create(request):
         owner=request.user,
         initial=_mailing_form_initial(request.user),
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            mailing = services.mailing_create(
-                owner=request.user, **form.service_kwargs()
-            )
-        except ValidationError as error:
-            _form_errors(form, error)
-        else:
-            messages.success(request, _("Mailing created."))
-            return redirect(mailing)
+    mailing = save_form(
+        request,
+        form,
+        lambda: services.mailing_create(owner=request.user, **form.service_kwargs()),
+    )
+    if mailing:
+        messages.success(request, _("Mailing created."))
+        return redirect(mailing)
     return render(
         request,
         "mailing/form.html",
@@ -579,14 +564,13 @@ def mailing_create(request):
 def mailing_update(request, pk):
     mailing = selectors.mailing_get(owner=request.user, pk=pk)
     form = MailingForm(request.POST or None, instance=mailing, owner=request.user)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.mailing_update(mailing=mailing, **form.service_kwargs())
-        except ValidationError as error:
-            _form_errors(form, error)
-        else:
-            messages.success(request, _("Mailing saved."))
-            return redirect(mailing)
+    if save_form(
+        request,
+        form,
+        lambda: services.mailing_update(mailing=mailing, **form.service_kwargs()),
+    ):
+        messages.success(request, _("Mailing saved."))
+        return redirect(mailing)
     return render(
         request,
         "mailing/form.html",
@@ -626,7 +610,7 @@ def mailing_test_send(request, pk):
                 client=form.cleaned_data["client_email"],
             )
         except ValidationError as error:
-            _form_errors(form, error)
+            add_validation_error(form, error)
         else:
             count = len(test_send.addresses)
             messages.success(
@@ -651,12 +635,7 @@ def _mailing_action(service, done):
     @require_POST
     def view(request, pk):
         mailing = selectors.mailing_get(owner=request.user, pk=pk)
-        try:
-            service(mailing=mailing)
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-        else:
-            messages.success(request, done)
+        run_action(request, lambda: service(mailing=mailing), done)
         return redirect(reverse("mailing:mailing_detail", args=[mailing.pk]))
 
     return view

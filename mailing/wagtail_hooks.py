@@ -17,7 +17,6 @@ from django.utils.translation import gettext_lazy
 from wagtail import hooks
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.ui.tables import BooleanColumn, Column, DateColumn
-from wagtail.admin.widgets import ListingButton
 from wagtail.permission_policies.base import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
 from wagtail.snippets.models import register_snippet
@@ -28,12 +27,7 @@ from wagtail.snippets.views.snippets import (
 )
 
 from accounts import roles
-from accounts.admin_actions import (
-    AdminAction,
-    action_title,
-    action_url,
-    register_action,
-)
+from accounts.admin_actions import action_button, register_actions
 from mailing import selectors, services
 from mailing.models import Delivery, Mailing, ModerationEvent
 
@@ -257,36 +251,28 @@ register_snippet(ModerationGroup)
 
 _MAILING_LIST = "wagtailsnippets_mailing_mailing:list"
 
-register_action(
-    "disable",
-    AdminAction(
-        model=Mailing,
-        target_arg="mailing",
-        permission="mailing.disable_mailing",
-        service=services.mailing_disable,
-        title=gettext_lazy("Disable"),
-        question=gettext_lazy(
+register_actions(
+    model=Mailing,
+    target_arg="mailing",
+    permission="mailing.disable_mailing",
+    index_url_name=_MAILING_LIST,
+    disable={
+        "service": services.mailing_disable,
+        "title": gettext_lazy("Disable"),
+        "question": gettext_lazy(
             "Disable this mailing? It sends nothing until re-enabled."
         ),
-        confirm=gettext_lazy("Yes, disable"),
-        done=gettext_lazy("Mailing disabled."),
-        index_url_name=_MAILING_LIST,
-        serious=True,
-    ),
-)
-register_action(
-    "enable",
-    AdminAction(
-        model=Mailing,
-        target_arg="mailing",
-        permission="mailing.disable_mailing",
-        service=services.mailing_enable,
-        title=gettext_lazy("Enable"),
-        question=gettext_lazy("Enable this mailing again? Its next due run starts."),
-        confirm=gettext_lazy("Yes, enable"),
-        done=gettext_lazy("Mailing enabled."),
-        index_url_name=_MAILING_LIST,
-    ),
+        "confirm": gettext_lazy("Yes, disable"),
+        "done": gettext_lazy("Mailing disabled."),
+        "serious": True,
+    },
+    enable={
+        "service": services.mailing_enable,
+        "title": gettext_lazy("Enable"),
+        "question": gettext_lazy("Enable this mailing again? Its next due run starts."),
+        "confirm": gettext_lazy("Yes, enable"),
+        "done": gettext_lazy("Mailing enabled."),
+    },
 )
 
 
@@ -294,12 +280,7 @@ register_action(
 def _moderation_buttons(snippet, user, next_url=None):
     if isinstance(snippet, Mailing) and user.has_perm("mailing.disable_mailing"):
         action = "enable" if not snippet.is_active else "disable"
-        yield ListingButton(
-            action_title(action),
-            url=action_url(action, snippet.pk, next_url or ""),
-            icon_name="cog",
-            priority=5,
-        )
+        yield action_button(action, snippet.pk, next_url, "cog")
 
 
 @hooks.register("construct_main_menu")

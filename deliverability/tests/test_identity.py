@@ -7,8 +7,9 @@ from deliverability.headers import feedback_id, list_id, message_id
 from deliverability.identity import from_identity, sender_identity
 from deliverability.keys import generate_rsa_key
 from deliverability.models import SendingDomain
-from deliverability.services import sender_create, sending_domain_create
+from deliverability.services import sender_create
 from deliverability.signing import signed
+from deliverability.tests.support import verified_domain
 from mailing.tests.factories import MailingFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -17,13 +18,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def owner():
     return UserFactory(email="olga@example.com", full_name="Olga Owner")
-
-
-def verified_domain(owner, name="example.com"):
-    domain = sending_domain_create(owner=owner, domain=name)
-    SendingDomain.objects.filter(pk=domain.pk).update(verified_at="2026-12-01T00:00Z")
-    domain.refresh_from_db()
-    return domain
 
 
 def test_without_a_sender_mail_comes_from_the_platform_in_the_customers_name(

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from deliverability.models import SendingDomain
 from deliverability.services import sender_create, sending_domain_create
+from deliverability.tests.support import verified_domain
 from mailing import services
 from mailing.forms import MailingForm
 from mailing.models import Mailing
@@ -26,10 +27,7 @@ def owner(client):
 
 
 def usable_sender(owner, domain="example.com", name="News"):
-    sending_domain = sending_domain_create(owner=owner, domain=domain)
-    SendingDomain.objects.filter(pk=sending_domain.pk).update(
-        verified_at=timezone.now()
-    )
+    verified_domain(owner, domain)
     return sender_create(owner=owner, name=name, email=f"news@{domain}")
 
 

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from deliverability.models import Sender, SendingDomain
 from deliverability.services import sender_create, sending_domain_create
+from deliverability.tests.support import verified_domain
 from mailing.tests.factories import MailingFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -16,13 +17,6 @@ def owner(client):
     user = UserFactory(email="olga@example.com")
     client.force_login(user)
     return user
-
-
-def verified(owner, name="example.com"):
-    domain = sending_domain_create(owner=owner, domain=name)
-    SendingDomain.objects.filter(pk=domain.pk).update(verified_at="2026-12-01T00:00Z")
-    domain.refresh_from_db()
-    return domain
 
 
 def test_pages_need_a_login(client):
@@ -52,7 +46,7 @@ def test_a_bad_domain_is_a_form_error(client, owner, platform):
 
 def test_another_users_domain_and_sender_are_404(client, owner, platform):
     stranger = UserFactory()
-    domain = verified(stranger, "stranger.example")
+    domain = verified_domain(stranger, "stranger.example")
     sender = sender_create(owner=stranger, name="S", email="s@stranger.example")
     for url, method in [
         (reverse("deliverability:domain_detail", args=[domain.pk]), "get"),
@@ -99,7 +93,7 @@ def test_a_sender_on_an_unverified_domain_is_a_form_error(client, owner, platfor
 
 
 def test_deleting_a_sender_in_use_is_refused_with_the_reason(client, owner, platform):
-    verified(owner)
+    verified_domain(owner)
     sender = sender_create(owner=owner, name="News", email="news@example.com")
     MailingFactory(owner=owner, sender=sender)
     response = client.post(
@@ -110,7 +104,7 @@ def test_deleting_a_sender_in_use_is_refused_with_the_reason(client, owner, plat
 
 
 def test_deleting_a_domain(client, owner, platform):
-    domain = verified(owner)
+    domain = verified_domain(owner)
     url = reverse("deliverability:domain_delete", args=[domain.pk])
     assert "Delete example.com?" in client.get(url).content.decode()
     response = client.post(url)
@@ -121,7 +115,7 @@ def test_deleting_a_domain(client, owner, platform):
 def test_the_pages_are_in_russian(client, owner, platform):
     owner.language = "ru"
     owner.save()
-    verified(owner)
+    verified_domain(owner)
     page = client.get(reverse("deliverability:domain_list")).content.decode()
     assert "Домены отправки" in page and "Подтверждён" in page
     page = client.get(reverse("deliverability:sender_list")).content.decode()

@@ -255,20 +255,26 @@ def require_permission(actor: User, perm: str) -> None:
         raise PermissionDenied(f"{actor} lacks {perm}.")
 
 
-@transaction.atomic
-def mailing_disable(*, actor: User, mailing: Mailing, reason: str = "") -> Mailing:
-    """A manager switches a mailing off: it sends nothing until re-enabled.
-    Recorded as a ModerationEvent. Raises PermissionDenied."""
+def _switch(mailing: Mailing, *, actor: User, reason: str, active: bool) -> None:
+    """A manager's switch of `mailing`, on or off, and its ModerationEvent."""
     require_permission(actor, "mailing.disable_mailing")
-    mailing.is_active = False
+    mailing.is_active = active
     mailing.save(update_fields=["is_active", "updated_at"])
+    Action = ModerationEvent.Action
     ModerationEvent.objects.create(
         actor=actor,
-        action=ModerationEvent.Action.DISABLE_MAILING,
+        action=Action.ENABLE_MAILING if active else Action.DISABLE_MAILING,
         target_mailing=mailing,
         target_user=mailing.owner,
         reason=reason,
     )
+
+
+@transaction.atomic
+def mailing_disable(*, actor: User, mailing: Mailing, reason: str = "") -> Mailing:
+    """A manager switches a mailing off: it sends nothing until re-enabled.
+    Recorded as a ModerationEvent. Raises PermissionDenied."""
+    _switch(mailing, actor=actor, reason=reason, active=False)
     return mailing
 
 
@@ -278,17 +284,8 @@ def mailing_enable(
 ) -> Mailing:
     """Switch a disabled mailing back on; queue its run if one is due.
     Recorded as a ModerationEvent. Raises PermissionDenied."""
-    require_permission(actor, "mailing.disable_mailing")
+    _switch(mailing, actor=actor, reason=reason, active=True)
     now = now or timezone.now()
-    mailing.is_active = True
-    mailing.save(update_fields=["is_active", "updated_at"])
-    ModerationEvent.objects.create(
-        actor=actor,
-        action=ModerationEvent.Action.ENABLE_MAILING,
-        target_mailing=mailing,
-        target_user=mailing.owner,
-        reason=reason,
-    )
     if _is_due(mailing, now):
         _enqueue_run(mailing)
     return mailing

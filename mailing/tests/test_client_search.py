@@ -19,13 +19,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def owner(client):
-    user = UserFactory()
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
 def address_book(owner):
     """40 clients: every fourth at example.org, two named Ann, one VIP."""
     for n in range(40):

@@ -16,13 +16,6 @@ from mailing.tests.factories import ClientFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def owner(client):
-    user = UserFactory()
-    client.force_login(user)
-    return user
-
-
 def _upload(client, text, name="clients.csv"):
     data = text.encode() if isinstance(text, str) else text
     return client.post(

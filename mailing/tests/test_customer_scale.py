@@ -31,13 +31,6 @@ from mailsite.debug import UnevaluatedQuerySetFilter
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("queued_runs")]
 
 
-@pytest.fixture
-def owner(client):
-    user = UserFactory()
-    client.force_login(user)
-    return user
-
-
 def _counted_mailing(owner):
     """A mailing whose runs carry counters and have no delivery rows: what a
     page shows can only come from the counters."""

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from deliverability.keys import generate_rsa_key
 from deliverability.models import SendingDomain
-from deliverability.services import sender_create, sending_domain_create
+from deliverability.services import sender_create
+from deliverability.tests.support import verified_domain
 from mailing import services
 from mailing.engine.planner import plan_due_runs
 from mailing.engine.preflight import mailing_preflight
@@ -40,10 +41,7 @@ def codes(mailing) -> dict[str, str]:
 
 
 def verified_sender(owner, domain="example.com"):
-    sending_domain = sending_domain_create(owner=owner, domain=domain)
-    SendingDomain.objects.filter(pk=sending_domain.pk).update(
-        verified_at=timezone.now(), last_checked_at=timezone.now()
-    )
+    verified_domain(owner, domain, last_checked_at=timezone.now())
     return sender_create(owner=owner, name="News", email=f"news@{domain}")
 
 

@@ -39,13 +39,6 @@ def _unsubscribed(owner, email):
     )
 
 
-@pytest.fixture
-def owner(client):
-    user = UserFactory()
-    client.force_login(user)
-    return user
-
-
 # Services -----------------------------------------------------------------
 
 

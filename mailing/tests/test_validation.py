@@ -15,13 +15,6 @@ from mailing.tests.factories import ClientFactory, MessageFactory, UserFactory
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("queued_runs")]
 
 
-@pytest.fixture
-def owner(client):
-    user = UserFactory()
-    client.force_login(user)
-    return user
-
-
 def _local(moment):
     return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
 
