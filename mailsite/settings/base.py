@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "accounts",
     "mailing",
     "deliverability",
+    "audience",
     "home",
     "blog",
     "wagtail.contrib.forms",
