@@ -4,6 +4,7 @@ import factory
 from django.utils import timezone
 
 from audience.models import MailingList, Subscription
+from audience.services import _recount
 from mailing.tests.factories import ClientFactory, UserFactory
 
 
@@ -16,7 +17,8 @@ class MailingListFactory(factory.django.DjangoModelFactory):
 
 
 class SubscriptionFactory(factory.django.DjangoModelFactory):
-    """A subscribed member added by hand; the client shares the list's owner."""
+    """A subscribed member added by hand; the client shares the list's owner,
+    and the list's kept counts include the row."""
 
     class Meta:
         model = Subscription
@@ -28,3 +30,10 @@ class SubscriptionFactory(factory.django.DjangoModelFactory):
     status = Subscription.Status.SUBSCRIBED
     source = Subscription.Source.MANUAL
     consent_at = factory.LazyFunction(timezone.now)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # The list's kept counts, as the services keep them.
+        subscription = super()._create(model_class, *args, **kwargs)
+        _recount(subscription.mailing_list_id, old=None, new=subscription.status)
+        return subscription
