@@ -152,3 +152,10 @@ class Subscription(models.Model):
 
     def __str__(self):
         return f"{self.client_id} in {self.mailing_list_id}: {self.status}"
+
+
+# The subscription statuses a list counts, and the counter of each.
+COUNTED_STATUSES = {
+    Subscription.Status.SUBSCRIBED: "subscribed_count",
+    Subscription.Status.UNCONFIRMED: "unconfirmed_count",
+}

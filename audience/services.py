@@ -17,16 +17,11 @@ from django.utils.translation import gettext as _
 
 from audience import tasks
 from audience.confirmation import confirmation_subscription
-from audience.models import MailingList, Subscription
+from audience.models import COUNTED_STATUSES, MailingList, Subscription
 from mailing.addresses import address_normalize
 from mailing.models import Client, Suppression
 from mailing.services.suppression import unsubscribe as suppression_unsubscribe
 from mailing.unsubscribe import UnsubscribeTarget
-
-_COUNTED = {
-    Subscription.Status.SUBSCRIBED: "subscribed_count",
-    Subscription.Status.UNCONFIRMED: "unconfirmed_count",
-}
 
 
 def _recount(list_id: int, *, old: str | None, new: str | None) -> None:
@@ -35,10 +30,10 @@ def _recount(list_id: int, *, old: str | None, new: str | None) -> None:
     if old == new:
         return
     changes = {}
-    if old in _COUNTED:
-        changes[_COUNTED[old]] = F(_COUNTED[old]) - 1
-    if new in _COUNTED:
-        changes[_COUNTED[new]] = F(_COUNTED[new]) + 1
+    if old in COUNTED_STATUSES:
+        changes[COUNTED_STATUSES[old]] = F(COUNTED_STATUSES[old]) - 1
+    if new in COUNTED_STATUSES:
+        changes[COUNTED_STATUSES[new]] = F(COUNTED_STATUSES[new]) + 1
     if changes:
         MailingList.objects.filter(pk=list_id).update(**changes)
 

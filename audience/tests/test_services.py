@@ -208,3 +208,18 @@ def test_selectors_are_scoped_to_the_owner():
     assert not selectors.subscriptions_for_email(
         owner_id=UserFactory().pk, email=subscription.client.email
     ).exists()
+
+
+def test_deleting_a_client_keeps_the_counts_right():
+    """The subscriptions go with the client, and the lists' counts follow."""
+    subscription = SubscriptionFactory()
+    SubscriptionFactory(
+        client=subscription.client,
+        mailing_list=MailingListFactory(owner=subscription.mailing_list.owner),
+        status=Subscription.Status.UNCONFIRMED,
+    )
+    other = SubscriptionFactory(mailing_list=subscription.mailing_list)
+    subscription.client.delete()
+    assert _counts(subscription.mailing_list) == (1, 0)
+    assert MailingList.objects.filter(unconfirmed_count=0).count() == 2
+    assert Subscription.objects.get() == other
