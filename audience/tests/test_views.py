@@ -119,6 +119,9 @@ def test_the_mailing_form_offers_the_owners_lists(client, owner, queued_runs):
     assert response.url == mailing.get_absolute_url()
     assert list(mailing.lists.all()) == [mine]
     assert mailing.name == "Spring letter"
+    detail = client.get(response.url).content.decode()
+    assert "Spring letter" in detail
+    assert 'id="mailing-lists"' in detail and "Mine" in detail
     response = client.post(
         reverse("mailing:mailing_create"), {**data, "lists": [theirs.pk]}
     )
