@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from accounts.selectors import user_language
 from audience.models import Subscription
+from mailing.unsubscribe import unsubscribe_token
 
 logger = logging.getLogger("audience")
 
@@ -96,3 +97,44 @@ def confirmation_subscription(token: str) -> Subscription | None:
     if subscription is None or int(subscription.consent_at.timestamp()) != stamp:
         return None
     return subscription
+
+
+def subscription_welcome_send(*, subscription_id: int) -> bool:
+    """Send a new subscriber the list's welcome message (when it has one),
+    from the platform's address in the owner's language, with the link to
+    the preference centre. Returns False when there is nothing to send or
+    the mail server failed (logged)."""
+    subscription = (
+        Subscription.objects.select_related("client", "mailing_list__owner")
+        .filter(pk=subscription_id, status=Subscription.Status.SUBSCRIBED)
+        .exclude(mailing_list__welcome_message="")
+        .first()
+    )
+    if subscription is None:
+        return False
+    mailing_list = subscription.mailing_list
+    language = user_language(user_id=mailing_list.owner_id) or settings.LANGUAGE_CODE
+    token = unsubscribe_token(
+        owner_id=mailing_list.owner_id, client_id=subscription.client_id
+    )
+    with translation.override(language):
+        context = {
+            "mailing_list": mailing_list,
+            "preferences_url": settings.SITE_URL.rstrip("/")
+            + reverse("audience_public:preferences", args=[token]),
+            "site_name": settings.SITE_NAME,
+        }
+        subject = _("Welcome to “%(list)s”") % {"list": mailing_list.name}
+        body = render_to_string("audience/email/welcome.txt", context)
+    try:
+        send_mail(
+            subject,
+            body,
+            settings.DEFAULT_FROM_EMAIL,
+            [subscription.client.email],
+            fail_silently=False,
+        )
+    except Exception:
+        logger.exception("Could not send the welcome of %s", subscription_id)
+        return False
+    return True

@@ -22,8 +22,8 @@ class MailingList(models.Model):
     `unconfirmed_count` are kept by the services in the same transaction as
     the subscriptions they count, so that no page counts a million rows.
     With `double_opt_in`, a sign-up on the form waits for the confirmation
-    link before it is mailed; `welcome_message` (optional) is shown on the
-    page the confirmation link opens.
+    link before it is mailed; `welcome_message` (optional) is mailed to a
+    new subscriber and shown on the page the confirmation link opens.
     """
 
     owner = models.ForeignKey(
@@ -55,7 +55,10 @@ class MailingList(models.Model):
     welcome_message = models.TextField(
         _("welcome message"),
         blank=True,
-        help_text=_("Optional: shown to a new subscriber once they have confirmed."),
+        help_text=_(
+            "Optional: mailed to a new subscriber once they have confirmed, "
+            "and shown on the confirmation page."
+        ),
     )
     subscribed_count = models.PositiveIntegerField(_("subscribed"), default=0)
     unconfirmed_count = models.PositiveIntegerField(_("unconfirmed"), default=0)

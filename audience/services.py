@@ -38,6 +38,16 @@ def _recount(list_id: int, *, old: str | None, new: str | None) -> None:
         MailingList.objects.filter(pk=list_id).update(**changes)
 
 
+def _welcome(subscription: Subscription) -> None:
+    """Queue the list's welcome message for a new subscriber (on commit),
+    when the list has one."""
+    if subscription.mailing_list.welcome_message:
+        pk = subscription.pk
+        transaction.on_commit(
+            lambda: tasks.send_subscription_welcome.enqueue(subscription_id=pk)
+        )
+
+
 def _set_status(subscription: Subscription, status: str, **fields) -> Subscription:
     old = subscription.status
     subscription.status = status
@@ -199,6 +209,7 @@ def subscription_signup(
         _set_status(
             subscription, Subscription.Status.SUBSCRIBED, confirmed_at=now, **consent
         )
+        _welcome(subscription)
         return SignUp(subscription, False)
     _set_status(subscription, Subscription.Status.UNCONFIRMED, **consent)
     pk = subscription.pk
@@ -215,7 +226,8 @@ class ConfirmationInvalid(Exception):
 @transaction.atomic
 def subscription_confirm(*, token: str, now=None) -> Subscription:
     """Follow a confirmation link: the subscription becomes `subscribed`
-    with `confirmed_at` (idempotent: a second click changes nothing).
+    with `confirmed_at`, and the list's welcome message (if any) is queued
+    (idempotent: a second click changes nothing).
 
     Raises ConfirmationInvalid for a forged or expired link, one for a
     subscription that is gone, left, or signed up again since.
@@ -228,11 +240,13 @@ def subscription_confirm(*, token: str, now=None) -> Subscription:
         return subscription
     if subscription.status != Subscription.Status.UNCONFIRMED:
         raise ConfirmationInvalid
-    return _set_status(
+    _set_status(
         subscription,
         Subscription.Status.SUBSCRIBED,
         confirmed_at=now or timezone.now(),
     )
+    _welcome(subscription)
+    return subscription
 
 
 # The preference centre -------------------------------------------------------

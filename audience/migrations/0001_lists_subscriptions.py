@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
                 ('double_opt_in', models.BooleanField(default=True, help_text='Sign-ups on the form get a confirmation link and are mailed only once they follow it.', verbose_name='double opt-in')),
                 ('public_id', models.CharField(default=audience.models.new_public_id, max_length=32, unique=True, verbose_name='public id')),
                 ('ask_full_name', models.BooleanField(default=True, help_text='On the sign-up form.', verbose_name='ask for the full name')),
-                ('welcome_message', models.TextField(blank=True, help_text='Optional: shown to a new subscriber once they have confirmed.', verbose_name='welcome message')),
+                ('welcome_message', models.TextField(blank=True, help_text='Optional: mailed to a new subscriber once they have confirmed, and shown on the confirmation page.', verbose_name='welcome message')),
                 ('subscribed_count', models.PositiveIntegerField(default=0, verbose_name='subscribed')),
                 ('unconfirmed_count', models.PositiveIntegerField(default=0, verbose_name='unconfirmed')),
                 ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),

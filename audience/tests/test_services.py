@@ -223,3 +223,29 @@ def test_deleting_a_client_keeps_the_counts_right():
     assert _counts(subscription.mailing_list) == (1, 0)
     assert MailingList.objects.filter(unconfirmed_count=0).count() == 2
     assert Subscription.objects.get() == other
+
+
+def test_confirming_mails_the_welcome_message_with_the_preferences_link(
+    django_capture_on_commit_callbacks,
+):
+    mailing_list = MailingListFactory(welcome_message="Glad you came.")
+    with django_capture_on_commit_callbacks(execute=True):
+        signup = services.subscription_signup(
+            mailing_list=mailing_list, email="e@example.org"
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.subscription_confirm(token=confirmation_token(signup.subscription))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.subscription_confirm(token=confirmation_token(signup.subscription))
+    assert len(mail.outbox) == 2  # the confirmation, then one welcome
+    welcome = mail.outbox[1]
+    assert welcome.to == ["e@example.org"]
+    assert "Glad you came." in welcome.body
+    assert "/m/preferences/" in welcome.body
+
+
+def test_no_welcome_message_no_mail(django_capture_on_commit_callbacks):
+    mailing_list = MailingListFactory(double_opt_in=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.subscription_signup(mailing_list=mailing_list, email="f@example.org")
+    assert mail.outbox == []
