@@ -273,7 +273,7 @@ def _build_articles() -> None:
     from django.utils import timezone
     from wagtail.images.models import Image
 
-    from blog.demo import _illustration
+    from blog.demo import illustration
     from blog.models import BlogPage
     from home.tree import site_tree_ensure
 
@@ -282,7 +282,7 @@ def _build_articles() -> None:
     BlogPage.objects.all().delete()
     blog.refresh_from_db()
     images = [
-        _illustration(
+        illustration(
             f"Bench {n}",
             ((n * 12 % 255, 90, 200), (30, n * 11 % 255, 120)),
             seed=n,
@@ -852,12 +852,15 @@ def site_section() -> None:
                 f"{figures['p99']:>9.1f}{figures['p99'] / figures['p50']:>9.2f}"
                 f"{queries:>9.1f}{figures['errors']:>8}"
             )
-    home, plain = rows[0], rows[2]
+    home, article, plain = rows
     print()
     print(
-        f"Targets: warm home queries {home[2]:.1f} (<= 3); warm home p99/p50 "
-        f"{home[1]['p99'] / home[1]['p50']:.2f} (<= 2); warm home throughput "
-        f"{home[1]['rps'] / plain[1]['rps']:.2f} of the figure-less page (>= 0.5)"
+        f"Targets: warm article queries {article[2]:.1f} (<= 5); warm home "
+        f"queries {home[2]:.1f} (<= 3); warm p99/p50 home "
+        f"{home[1]['p99'] / home[1]['p50']:.2f}, article "
+        f"{article[1]['p99'] / article[1]['p50']:.2f} (<= 2); warm home "
+        f"throughput {home[1]['rps'] / plain[1]['rps']:.2f} of the figure-less "
+        "page (>= 0.8)"
     )
 
 

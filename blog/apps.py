@@ -6,6 +6,7 @@ class BlogConfig(AppConfig):
     name = "blog"
 
     def ready(self):
-        from blog import signals
+        # Models can be imported only once the app registry is ready.
+        from blog import signals  # noqa: PLC0415
 
-        signals.connect()
+        signals.connect_receivers()

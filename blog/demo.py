@@ -1,4 +1,4 @@
-"""Demo content: the home page's words and a handful of illustrated articles,
+"""Demo content: a handful of illustrated articles,
 one of them in Russian.
 
 The illustrations are drawn with Pillow, so seeding needs no network.
@@ -16,8 +16,7 @@ from PIL import Image as PillowImage
 from PIL import ImageDraw
 from wagtail.images.models import Image
 
-from blog.models import BlogPage
-from home.tree import site_tree_ensure
+from blog.models import BlogIndexPage, BlogPage
 
 ARTICLES = [
     (
@@ -106,16 +105,15 @@ RUSSIAN_ARTICLES = [
 ]
 
 
-def seed(*, stdout):
-    home, blog = site_tree_ensure()
-    _seed_home(home, stdout)
+def articles_seed(*, index: BlogIndexPage, stdout) -> None:
+    """Publish the demo articles (and their illustrations) under `index`."""
     articles = [(*article, "en") for article in ARTICLES] + [
         (*article, "ru") for article in RUSSIAN_ARTICLES
     ]
     for number, (slug, title, introduction, colours, language) in enumerate(articles):
         if BlogPage.objects.filter(slug=slug).exists():
             continue
-        image = _illustration(title, colours, seed=number)
+        image = illustration(title, colours, seed=number)
         article = BlogPage(
             title=title,
             slug=slug,
@@ -126,35 +124,9 @@ def seed(*, stdout):
             - timedelta(days=3 * (len(articles) - number)),
             body=_body(title, introduction, image, language=language),
         )
-        blog.add_child(instance=article)
+        index.add_child(instance=article)
         article.save_revision().publish()
         stdout.write(f"Article: {title}")
-
-
-def _seed_home(home, stdout):
-    if home.hero_image_id and home.live and home.introduction:
-        return
-    home.hero_title = "Mailings that arrive"
-    home.hero_text = (
-        "Keep your clients, write your messages and schedule mailings: once, "
-        "daily, weekly or monthly. Every delivery is logged with the mail "
-        "server's reply."
-    )
-    home.introduction = (
-        "<p>Mailsite is a self-hosted mailing service. Sign up, confirm your "
-        "address and send your first mailing in minutes. Managers keep an eye "
-        "on every mailing; the blog below has guides and news.</p>"
-    )
-    home.seo_title = "Mailsite: mailings that arrive"
-    home.search_description = (
-        "A self-hosted mailing service: clients, messages and scheduled "
-        "mailings, delivered reliably with every server reply on record."
-    )
-    home.hero_image = _illustration(
-        "Mailsite", ((30, 64, 175), (59, 130, 246)), seed=99, size=(1280, 800)
-    )
-    home.save_revision().publish()
-    stdout.write("Home page: hero, introduction and call to action")
 
 
 def _body(title, introduction, image, *, language="en"):
@@ -172,7 +144,7 @@ def _body(title, introduction, image, *, language="en"):
     ]
 
 
-def _illustration(title, colours, *, seed, size=(1600, 900)) -> Image:
+def illustration(title, colours, *, seed, size=(1600, 900)) -> Image:
     """An abstract illustration: a gradient with envelopes, as a Wagtail image."""
     existing = Image.objects.filter(title=title).first()
     if existing is not None:

@@ -1,5 +1,6 @@
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db import models
+from django.db.models import F
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel
 from wagtail.contrib.routable_page.models import RoutablePageMixin, path
@@ -8,9 +9,12 @@ from wagtail.models import Page
 from wagtail.search import index
 
 from blog.blocks import BodyStreamBlock
-from home.restrictions import CachedViewRestrictionsMixin
+from blog.feeds import BlogFeed
+from site_common.images import renditions_data
+from site_common.pagination import paginate
+from site_common.restrictions import CachedViewRestrictionsMixin
 
-ARTICLES_PER_PAGE = 9
+CARD_RENDITIONS = ["fill-480x270", "fill-800x450"]
 
 
 class BlogIndexPage(CachedViewRestrictionsMixin, RoutablePageMixin, Page):
@@ -33,9 +37,27 @@ class BlogIndexPage(CachedViewRestrictionsMixin, RoutablePageMixin, Page):
         verbose_name = _("blog")
 
     def get_articles(self):
-        from blog.selectors import article_list
+        """Live articles of this blog, newest first, ready for a listing."""
+        return (
+            BlogPage.objects.live()
+            .child_of(self)
+            .select_related("image")
+            .prefetch_related("image__renditions")
+            .order_by(
+                F("date_published").desc(nulls_last=True),
+                "-first_published_at",
+                "-pk",
+            )
+        )
 
-        return article_list(index_page=self)
+    def search_articles(self, query: str):
+        """Live articles of this blog matching `query`, best match first."""
+        return (
+            BlogPage.objects.live()
+            .descendant_of(self)
+            .select_related("image")
+            .search(query)
+        )
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
@@ -48,16 +70,12 @@ class BlogIndexPage(CachedViewRestrictionsMixin, RoutablePageMixin, Page):
 
     @path("feed/", name="feed")
     def feed(self, request):
-        from blog.feeds import BlogFeed
-
         return BlogFeed(index_page=self)(request)
 
     @path("search/", name="search")
     def search(self, request):
-        from blog.selectors import article_search
-
         query = request.GET.get("q", "").strip()[:200]
-        results = article_search(index_page=self, query=query) if query else []
+        results = self.search_articles(query) if query else []
         return self.render(
             request,
             articles=None,  # tells get_context not to list every article
@@ -73,8 +91,10 @@ class BlogPage(CachedViewRestrictionsMixin, Page):
     """An article: a teaser, a cover image, a body of blocks and a view counter.
 
     `view_count` is written only by `blog.services.article_record_view` (one
-    atomic F() update per visitor session), never by the editor or by saving
-    the page, so a publish can not overwrite views counted meanwhile.
+    atomic F() update per visitor session), which the `on_serve_page` hook in
+    `blog.wagtail_hooks` calls for every article served, never by the editor
+    or by saving the page, so a publish can not overwrite views counted
+    meanwhile.
     `date_published` is editable and, left empty, takes the date of the first
     publication.
     """
@@ -125,6 +145,22 @@ class BlogPage(CachedViewRestrictionsMixin, Page):
     class Meta:
         verbose_name = _("article")
 
+    @classmethod
+    def find_live_route(cls, request, *, url_path: str):
+        """Wagtail's route to the article whose URL path is `url_path`
+        (`/home/blog/<slug>/`), found with its cover image in one query; None
+        when no article has that path, or when its last segment is one of
+        the blog's own routes (`feed/`, `search/`), which come first. Raises
+        Http404 for an article that is not live, as Page.route does."""
+        slug = url_path.rstrip("/").rsplit("/", 1)[-1]
+        try:
+            BlogIndexPage.get_resolver().resolve(f"/{slug}/")
+        except Http404:
+            article = cls.objects.select_related("image").filter(url_path=url_path)
+            article = article.first()
+            return None if article is None else article.route(request, [])
+        return None
+
     @property
     def publication_date(self):
         return self.date_published or self.first_published_at
@@ -135,15 +171,25 @@ class BlogPage(CachedViewRestrictionsMixin, Page):
         suffix = f"{self.slug}/"
         return url[: -len(suffix)] if url.endswith(suffix) else url
 
-    def serve(self, request, *args, **kwargs):
-        from blog.services import article_record_view
-
-        # Decide before Page.serve, which resets request.is_preview.
-        counted = article_record_view(article=self, request=request)
-        if counted:
-            # Show the visitor their own view without reading the row back.
-            self.view_count += 1
-        return super().serve(request, *args, **kwargs)
+    def card(self) -> dict:
+        """What a teaser of this article shows, as plain data that can be
+        cached: id, title, url, introduction, date and the cover image's
+        renditions (url, width, height, srcset, alt), or None for no image.
+        Rendered by templates/includes/article_card.html."""
+        image = None
+        if self.image is not None:
+            image = {
+                **renditions_data(self.image, CARD_RENDITIONS),
+                "alt": self.image.default_alt_text or self.image.title,
+            }
+        return {
+            "id": self.pk,
+            "title": self.title,
+            "url": self.url,
+            "introduction": self.introduction or self.search_description,
+            "date": self.publication_date,
+            "image": image,
+        }
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
@@ -166,14 +212,3 @@ class BlogPage(CachedViewRestrictionsMixin, Page):
         obj = super().with_content_json(content)
         obj.view_count = self.view_count
         return obj
-
-
-def paginate(request, items, per_page=ARTICLES_PER_PAGE):
-    """The page of `items` asked for by ?page=, the last one when out of range."""
-    paginator = Paginator(items, per_page)
-    try:
-        return paginator.page(request.GET.get("page", 1))
-    except PageNotAnInteger:
-        return paginator.page(1)
-    except EmptyPage:
-        return paginator.page(paginator.num_pages)

@@ -2,13 +2,17 @@
 
 import re
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import F
 
 from blog.models import BlogPage
 
+# A visitor's first article is remembered in the session this view creates;
+# the ones after it in the cache, under the session's key, so that reading
+# another article writes no session row.
 VIEWED_SESSION_KEY = "blog_viewed_articles"
-# A session remembers this many articles; older ones may count once more.
-VIEWED_REMEMBERED = 500
+VIEWED_CACHE_KEY = "blog:viewed:{session}:{article}"
 
 # Crawlers, link previewers, monitors and scripts name themselves; a request
 # without any User-Agent is a script too. Real browsers (headless ones
@@ -31,10 +35,11 @@ def article_record_view(*, article: BlogPage, request) -> bool:
     """Count one view of `article` for this visitor; return whether it counted.
 
     Adds one to `view_count` with a single atomic UPDATE ... SET view_count =
-    view_count + 1, at most once per visitor session (the article's id is
-    remembered in the session). Previews, HEAD requests, robots and people
-    who work in the admin (editors reading their own articles) are not
-    counted.
+    view_count + 1, at most once per visitor session: a visitor's first
+    article is remembered in the session (which that creates), later ones
+    with an atomic `cache.add` under the session's key, for as long as a
+    session lives. Previews, HEAD requests, robots and people who work in
+    the admin (editors reading their own articles) are not counted.
     """
     if getattr(request, "is_preview", False) or getattr(request, "is_dummy", False):
         return False
@@ -44,11 +49,17 @@ def article_record_view(*, article: BlogPage, request) -> bool:
     if user is not None and user.has_perm("wagtailadmin.access_admin"):
         return False
     session = getattr(request, "session", None)
-    if session is None:
-        return False
-    viewed = session.get(VIEWED_SESSION_KEY, [])
-    if article.pk in viewed:
+    if session is None or not _first_view(session, article):
         return False
     BlogPage.objects.filter(pk=article.pk).update(view_count=F("view_count") + 1)
-    session[VIEWED_SESSION_KEY] = [*viewed, article.pk][-VIEWED_REMEMBERED:]
     return True
+
+
+def _first_view(session, article: BlogPage) -> bool:
+    if article.pk in session.get(VIEWED_SESSION_KEY, []):  # loads the session
+        return False
+    if session.session_key is None:
+        session[VIEWED_SESSION_KEY] = [article.pk]
+        return True
+    key = VIEWED_CACHE_KEY.format(session=session.session_key, article=article.pk)
+    return cache.add(key, True, settings.SESSION_COOKIE_AGE)

@@ -4,9 +4,3 @@ from django.apps import AppConfig
 class HomeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "home"
-
-    def ready(self):
-        from home import restrictions, selectors
-
-        restrictions.connect()
-        selectors.connect()

@@ -5,7 +5,11 @@ from wagtail.fields import RichTextField
 from wagtail.models import Page
 from wagtail.search import index
 
-from home.restrictions import CachedViewRestrictionsMixin
+from blog.models import BlogPage
+from blog.selectors import article_random_picks
+from mailing.selectors import site_figures
+from site_common.images import image_renditions
+from site_common.restrictions import CachedViewRestrictionsMixin
 
 RANDOM_ARTICLES = 3
 HERO_RENDITIONS = ["fill-640x400", "fill-960x600", "fill-1280x800"]
@@ -17,8 +21,9 @@ class HomePage(CachedViewRestrictionsMixin, Page):
     service's live figures and three random articles from the blog.
 
     The figures come from `mailing.selectors.site_figures` (cached) and the
-    articles from `blog.selectors.article_random_picks` (cached cards), so a
-    warm home page costs only the queries Wagtail needs to find the page.
+    articles from `blog.selectors.article_random_picks` (cached cards), the
+    hero from `site_common.images` (cached renditions), so a warm home page
+    costs only the queries Wagtail needs to find the page.
     """
 
     hero_title = models.CharField(
@@ -98,18 +103,28 @@ class HomePage(CachedViewRestrictionsMixin, Page):
             return self.cta_page.url
         return self.cta_url
 
-    def get_context(self, request, *args, **kwargs):
-        from blog.selectors import article_random_picks
-        from home.selectors import image_renditions
-        from mailing.selectors import site_figures
+    def route(self, request, path_components):
+        # An article (`blog/<slug>/`) is found by its URL path, with its cover
+        # image, in one query, where walking the tree takes four (the blog,
+        # its own row, the article, its own row) and the image a fifth.
+        if len(path_components) == 2:
+            route = BlogPage.find_live_route(
+                request, url_path=f"{self.url_path}{'/'.join(path_components)}/"
+            )
+            if route is not None:
+                return route
+        return super().route(request, path_components)
 
+    def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
-        context["hero"] = image_renditions(
-            image_id=self.hero_image_id, specs=HERO_RENDITIONS
+        images = (
+            image_renditions(
+                self.hero_image_id, hero=HERO_RENDITIONS, share=[SHARE_RENDITION]
+            )
+            or {}
         )
-        context["share_image"] = image_renditions(
-            image_id=self.hero_image_id, specs=[SHARE_RENDITION]
-        )
+        context["hero"] = images.get("hero")
+        context["share_image"] = images.get("share")
         context["figures"] = site_figures()
         context["articles"] = article_random_picks(count=RANDOM_ARTICLES)
         return context

@@ -335,3 +335,39 @@ class SuppressionAddForm(forms.Form):
     def clean_emails(self):
         # An empty list is the service's to refuse.
         return services.split_addresses(self.cleaned_data["emails"])
+
+
+class MailingTestForm(forms.Form):
+    """ "Send a test": up to five addresses, and optionally the client the
+    message is rendered for (found by address among the owner's clients).
+    The service validates the addresses and the limit."""
+
+    addresses = forms.CharField(
+        label=_("Send a test to"),
+        max_length=services.MAX_TEST_ADDRESSES * 256,
+        widget=forms.TextInput(attrs={"placeholder": "me@example.com"}),
+        help_text=_("Up to five addresses, separated by commas."),
+    )
+    client_email = forms.CharField(
+        label=_("Rendered for the client"),
+        required=False,
+        max_length=MAX_EMAIL_LENGTH,
+        widget=forms.TextInput(attrs={"placeholder": "client@example.com"}),
+        help_text=_(
+            "The address of one of your clients; empty: the mailing's first "
+            "client, or sample values."
+        ),
+    )
+
+    def __init__(self, *args, owner, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owner = owner
+
+    def clean_client_email(self):
+        email = self.cleaned_data["client_email"].strip()
+        if not email:
+            return None
+        client = Client.objects.filter(owner=self.owner, email__iexact=email).first()
+        if client is None:
+            raise ValidationError(_("None of your clients has this address."))
+        return client

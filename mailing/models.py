@@ -288,6 +288,11 @@ class Mailing(models.Model):
     there is none left). `status` follows created -> running -> finished.
     `is_active` is a manager's switch and `is_paused` the owner's: either one
     off stops sending until it is turned back on.
+
+    `held_reason` and `held_at` are set while the pre-flight check
+    (mailing.engine.preflight) holds the mailing: its due run is not started,
+    the clock checks again each minute and clears them (and starts the run)
+    once every hard check passes.
     """
 
     class Periodicity(models.TextChoices):
@@ -355,6 +360,12 @@ class Mailing(models.Model):
         related_name="mailings",
         verbose_name=_("sender"),
     )
+    held_reason = models.TextField(
+        _("held by the pre-flight check"),
+        blank=True,
+        help_text=_("Why the pre-flight check holds this mailing; empty when not."),
+    )
+    held_at = models.DateTimeField(_("held since"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("changed"), auto_now=True)
 
@@ -393,6 +404,10 @@ class Mailing(models.Model):
     def title(self) -> str:
         """The mailing's name, or its message's subject when it has none."""
         return self.name or self.message.subject
+
+    @property
+    def is_held(self) -> bool:
+        return self.held_at is not None
 
     def clean(self):
         errors = {
@@ -759,3 +774,49 @@ def normalize_email(email: str) -> str:
         return address_normalize(email)
     except ValidationError:
         return (email or "").strip().lower()
+
+
+class MailingTestSend(models.Model):
+    """One "Send a test" of a mailing: to whom, and what the server said.
+
+    Kept apart from runs and deliveries, so that a test counts in no
+    statistic and appears in no delivery log; the rows of the last hour
+    are the customer's rate limit (mailing.services.test_sends).
+    `outcome` stays empty until the task has sent it.
+    """
+
+    mailing = models.ForeignKey(
+        Mailing,
+        on_delete=models.CASCADE,
+        related_name="test_sends",
+        verbose_name=pgettext_lazy("model", "mailing"),
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="test_sends",
+        verbose_name=_("owner"),
+    )
+    addresses = models.JSONField(_("addresses"), default=list)
+    client = models.ForeignKey(
+        Client,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("rendered for"),
+    )
+    created_at = models.DateTimeField(_("requested"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    outcome = models.TextField(_("outcome"), blank=True)
+
+    class Meta:
+        verbose_name = _("test send")
+        verbose_name_plural = _("test sends")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["owner", "created_at"], name="test_send_owner_idx"),
+        ]
+
+    def __str__(self):
+        return ", ".join(self.addresses)

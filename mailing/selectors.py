@@ -6,13 +6,17 @@ that the engine keeps on each run (`Run.sent_count` and the others), never
 from counting deliveries on a page view.
 """
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
+from django.db import connection, transaction
 from django.db.models import (
     BooleanField,
     Count,
+    ExpressionWrapper,
     F,
     Func,
     Max,
@@ -50,6 +54,7 @@ __all__ = [
     "suppression_for",
     "suppression_reasons",
     "client_search",
+    "client_matches",
     "message_list",
     "message_get",
     "mailing_list",
@@ -76,37 +81,169 @@ CLIENT_SORTS = {
 }
 
 
-# A search with at most this many matches lists them by their ids.
+# A search lists at most this many matches (40 pages) and says "1,000+" when
+# there are more.
 FEW_MATCHES = 1000
+# How many clients, in the list's own order, a search reads first (the
+# picker, which wants 21 matches, fewer). If they hold enough matches the
+# search is over; if not, they tell how dense the matches are, which decides
+# how to look further (see `_matching_ids`).
+SEARCH_WINDOW = 500
+PICKER_WINDOW = 200
+# What a trigram index search costs before it yields a row, in rows read: a
+# text made of trigrams that every client has ("customer 99" among a million
+# "Customer <n>") walks a few thousand index pages.
+_TRIGRAM_COST = 2000
+_TRIGRAM_TEXT = re.compile(r"[^\W_]{3}")
+
+
+def _text_match(text: str) -> Q:
+    return (
+        Q(email__icontains=text)
+        | Q(full_name__icontains=text)
+        | Q(comment__icontains=text)
+    )
+
+
+def _window_matches(clients, order, match, *, window: int, want: int) -> list[int]:
+    """Ids of the matches among the first `window` clients in the list's order
+    (at most `want`): one index scan that stops at `want` matches."""
+    rows = (
+        clients.order_by(*order)
+        .annotate(matched=ExpressionWrapper(match, output_field=BooleanField()))
+        .values_list("pk", "matched")[:window]
+    )
+    sql, params = rows.query.sql_with_params()
+    # The outer query neither joins nor sorts, so it keeps the inner order.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT w."pk" FROM ({sql}) w WHERE w."matched" LIMIT %s',
+            [*params, want],
+        )
+        return [pk for (pk,) in cursor.fetchall()]
+
+
+def _matching_ids(*, owner, text: str, order: list[str], want: int, window: int):
+    """The ids of the first `want` of the owner's clients matching the text,
+    in the given order.
+
+    Two ways find them: an ordered scan of the owner's clients that filters
+    each row (reads `want / density` rows: quick for a common text, a read of
+    the whole address book for a rare one), or the trigram indexes, which
+    fetch every match and sort them (quick for a rare text, slow for one in
+    every other client). The planner cannot tell which from the text's
+    statistics alone, so the first `window` clients in the list's order are
+    read first: they either hold enough matches (the answer), or give the
+    density, and the cheaper way is then forced on this one statement."""
+    clients = Client.objects.filter(owner=owner)
+    match = _text_match(text)
+    found = _window_matches(clients, order, match, window=window, want=want)
+    if len(found) >= want:
+        return found
+    total = client_count(owner=owner)  # cached
+    if total <= window:
+        return found
+    density = len(found) / window
+    ordered_rows = want / density if density else float("inf")
+    matches = clients.filter(match).order_by(*order).values_list("pk", flat=True)[:want]
+    if connection.vendor != "postgresql":
+        return list(matches)
+    if not _TRIGRAM_TEXT.search(text):
+        # pg_trgm takes its trigrams from runs of three letters or digits;
+        # for a text without one ("99") the index would return every client.
+        # The planner knows that, and its statistics of such short texts
+        # are better than a sample of a few hundred clients.
+        return list(matches)
+    # Each way is forced by taking the others away from the planner: it
+    # would otherwise trust its estimate of how many clients match.
+    if ordered_rows < _TRIGRAM_COST + density * total:
+        plan = ("bitmapscan", "seqscan", "sort")
+    else:
+        plan = ("indexscan", "seqscan")
+    in_callers_transaction = connection.in_atomic_block
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT "
+            + ", ".join(
+                f"set_config('enable_{method}', 'off', true)" for method in plan
+            )
+        )
+        ids = list(matches)
+        if in_callers_transaction:
+            # The settings last until the outermost transaction ends.
+            for method in plan:
+                cursor.execute(f"RESET enable_{method}")
+    return ids
+
+
+class ClientMatches(Sequence):
+    """The matches of a client search in the list's order, for a paginator:
+    their ids are known (at most FEW_MATCHES + 1, so its length is also the
+    capped count), and a slice fetches only the clients of that page."""
+
+    def __init__(self, clients: QuerySet[Client], ids: list[int]):
+        self.clients = clients
+        self.ids = ids
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index):
+        ids = self.ids[index] if isinstance(index, slice) else [self.ids[index]]
+        found = self.clients.in_bulk(ids)
+        rows = [found[pk] for pk in ids if pk in found]
+        return rows if isinstance(index, slice) else rows[0]
+
+
+def _client_order(sort: str) -> list[str]:
+    return [CLIENT_SORTS.get(sort, "email"), "pk"]
 
 
 def client_list(*, owner, search: str = "", sort: str = "") -> QuerySet[Client]:
-    """The owner's clients, filtered by a text in address, name or comment.
-
-    The planner cannot tell a text found in three clients from one found in
-    half a million, and reads the clients in the sort order until a page is
-    full: fast for a common text, a scan of the whole address book for a
-    rare one. So the matches are first fetched unordered (the trigram
-    indexes answer that) up to FEW_MATCHES; when there are no more, the list
-    is those ids, sorted; otherwise the matches are dense enough for the
-    ordered scan."""
+    """The owner's clients in the chosen order, filtered by a text in
+    address, name or comment (at most the first FEW_MATCHES + 1 matches)."""
     clients = Client.objects.filter(owner=owner)
     if search:
         clients = clients.filter(
-            Q(email__icontains=search)
-            | Q(full_name__icontains=search)
-            | Q(comment__icontains=search)
+            pk__in=client_matches(owner=owner, search=search, sort=sort).ids
         )
-        few = list(clients.order_by().values_list("pk", flat=True)[: FEW_MATCHES + 1])
-        if len(few) <= FEW_MATCHES:
-            clients = Client.objects.filter(owner=owner, pk__in=few)
-    return clients.order_by(CLIENT_SORTS.get(sort, "email"), "pk")
+    return clients.order_by(*_client_order(sort))
 
 
-def client_search(*, owner, text: str, limit: int = 20) -> list[Client]:
-    """The first `limit` of the owner's clients whose address, name or
-    comment contains the text, for the mailing form's picker."""
-    return list(client_list(owner=owner, search=text.strip())[:limit])
+def client_matches(
+    *, owner, search: str, sort: str = "", with_suppression: bool = False
+) -> ClientMatches:
+    """The first FEW_MATCHES + 1 of the owner's clients whose address, name
+    or comment contains the text (case-insensitive), in the list's order,
+    without counting further; with `with_suppression`, each fetched client
+    carries `suppression_reason` (see `clients_with_suppression`)."""
+    ids = _matching_ids(
+        owner=owner,
+        text=search,
+        order=_client_order(sort),
+        want=FEW_MATCHES + 1,
+        window=SEARCH_WINDOW,
+    )
+    clients = Client.objects.filter(owner=owner)
+    if with_suppression:
+        clients = clients_with_suppression(clients)
+    return ClientMatches(clients, ids)
+
+
+def client_search(*, owner, text: str, limit: int = 20) -> tuple[list[Client], bool]:
+    """The mailing form's picker: the first `limit` of the owner's clients
+    by address whose address, name or comment contains the text, and whether
+    more match (nothing is counted)."""
+    text = text.strip()
+    order = _client_order("email")
+    if not text:
+        clients = list(Client.objects.filter(owner=owner).order_by(*order)[: limit + 1])
+        return clients[:limit], len(clients) > limit
+    ids = _matching_ids(
+        owner=owner, text=text, order=order, want=limit + 1, window=PICKER_WINDOW
+    )
+    found = Client.objects.filter(owner=owner).in_bulk(ids[:limit])
+    return [found[pk] for pk in ids[:limit] if pk in found], len(ids) > limit
 
 
 def client_get(*, owner, pk: int) -> Client:
@@ -227,6 +364,11 @@ def with_client_counts(mailings) -> list[Mailing]:
     mailings = list(mailings)
     mailing_client_counts(mailings)
     return mailings
+
+
+def mailing_last_test_send(*, mailing: Mailing):
+    """The mailing's latest "Send a test" (its outcome once sent), or None."""
+    return mailing.test_sends.order_by("-created_at", "-pk").first()
 
 
 def mailing_runs(*, mailing: Mailing) -> QuerySet[Run]:

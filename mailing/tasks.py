@@ -6,8 +6,12 @@ queued before a deploy.
 
 from django_tasks import task
 
-from mailing.engine.services import mailing_start_run, run_deliver_share
-from mailing.models import Mailing, Run
+from mailing.engine.services import (
+    deliver_test_send,
+    mailing_start_run,
+    run_deliver_share,
+)
+from mailing.models import Mailing, MailingTestSend, Run
 
 
 @task()
@@ -34,3 +38,17 @@ def dispatch_run(run_id: int) -> str:
     if run is None:
         return "No such run."
     return str(run_deliver_share(run=run))
+
+
+@task()
+def send_test_message(test_send_id: int) -> str:
+    """Send a mailing's test ("Send a test" on the mailing page) and record
+    the server's replies on the test send. Returns them."""
+    test_send = (
+        MailingTestSend.objects.select_related("mailing", "client")
+        .filter(pk=test_send_id)
+        .first()
+    )
+    if test_send is None:
+        return "No such test send."
+    return deliver_test_send(test_send=test_send)

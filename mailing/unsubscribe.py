@@ -7,8 +7,13 @@ and adding or importing the address again does not mail it again, and the
 link in the old mail still answers "you are unsubscribed".
 """
 
+import base64
+import functools
+import hashlib
+import hmac
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core import signing
 
 from mailing.models import Client, Delivery, Suppression
@@ -20,13 +25,24 @@ def _signer() -> signing.Signer:
     return signing.Signer(salt=UNSUBSCRIBE_SALT)
 
 
+@functools.lru_cache(maxsize=4)
+def _hmac_key(secret: str) -> bytes:
+    # Django's salted_hmac: the key is the hash of salt + secret.
+    return hashlib.sha256(f"{UNSUBSCRIBE_SALT}signer{secret}".encode()).digest()
+
+
 def unsubscribe_token(*, owner_id: int, client_id: int) -> str:
     """A signed, non-expiring token naming one owner's client ("3.17:sig").
 
-    A plain `Signer` rather than `signing.dumps`: no JSON, no timestamp, a
-    third of the cost, which counts at 100,000 messages a run.
+    Exactly what `Signer(salt=UNSUBSCRIBE_SALT).sign("3.17")` gives (so the
+    page checks it with that Signer, SECRET_KEY_FALLBACKS included), but
+    computed with `hmac` directly from a key derived once per SECRET_KEY: a
+    new Signer per message cost more than the rest of the message's
+    headers, at 100,000 messages a run.
     """
-    return _signer().sign(f"{owner_id}.{client_id}")
+    value = f"{owner_id}.{client_id}"
+    digest = hmac.digest(_hmac_key(settings.SECRET_KEY), value.encode(), "sha256")
+    return f"{value}:{base64.urlsafe_b64encode(digest).rstrip(b'=').decode()}"
 
 
 @dataclass

@@ -41,6 +41,7 @@ urlpatterns = [
         name="mailing_progress",
     ),
     path("mailings/<int:pk>/send/", views.mailing_send_now, name="mailing_send_now"),
+    path("mailings/<int:pk>/test/", views.mailing_test_send, name="mailing_test_send"),
     path("mailings/<int:pk>/pause/", views.mailing_pause, name="mailing_pause"),
     path("mailings/<int:pk>/resume/", views.mailing_resume, name="mailing_resume"),
 ]

@@ -28,6 +28,7 @@ from mailing.forms import (
     ClientImportForm,
     DeliveryFilterForm,
     MailingForm,
+    MailingTestForm,
     MessageForm,
     SuppressionAddForm,
 )
@@ -76,11 +77,18 @@ def client_list(request):
     # PostgreSQL text cannot hold U+0000: a search for it finds nothing.
     search = request.GET.get("q", "").replace("\x00", "").strip()
     sort = request.GET.get("sort", "email")
-    clients = selectors.clients_with_suppression(
-        selectors.client_list(owner=request.user, search=search, sort=sort)
-    )
-    # A search counts no further than it looks for a few matches.
-    cap = selectors.FEW_MATCHES if search else None
+    if search:
+        # The first FEW_MATCHES + 1 matches, found without counting further;
+        # the list says "1,000+" when there are more.
+        clients = selectors.client_matches(
+            owner=request.user, search=search, sort=sort, with_suppression=True
+        )
+        cap = selectors.FEW_MATCHES
+    else:
+        clients = selectors.clients_with_suppression(
+            selectors.client_list(owner=request.user, sort=sort)
+        )
+        cap = None
     page_obj = CappedPaginator(clients, PER_PAGE, cap=cap).get_page(
         request.GET.get("page")
     )
@@ -99,8 +107,10 @@ def client_list(request):
 @login_required
 def client_search(request):
     """JSON for the mailing form's client picker: the first matches of the
-    signed-in customer's clients."""
-    clients = selectors.client_search(owner=request.user, text=request.GET.get("q", ""))
+    signed-in customer's clients, and whether more match."""
+    clients, more = selectors.client_search(
+        owner=request.user, text=request.GET.get("q", "").replace("\x00", "")
+    )
     return JsonResponse(
         {
             "results": [
@@ -111,7 +121,8 @@ def client_search(request):
                     "label": str(client),
                 }
                 for client in clients
-            ]
+            ],
+            "more": more,
         }
     )
 
@@ -497,11 +508,17 @@ def mailing_detail(request, pk):
     )
     query = request.GET.copy()
     query.pop("after", None)
+    findings = services.mailing_check(mailing=mailing)
     return render(
         request,
         "mailing/mailing_detail.html",
         {
             "mailing": mailing,
+            "findings": findings,
+            "hard_findings": [finding for finding in findings if finding.is_hard],
+            "checked": "check" in request.GET,
+            "test_form": MailingTestForm(owner=request.user),
+            "last_test": selectors.mailing_last_test_send(mailing=mailing),
             "runs": runs,
             "progress": selectors.mailing_progress(mailing=mailing),
             "success_rate": selectors.success_rate(mailing.sent, mailing.failed),
@@ -599,6 +616,40 @@ def mailing_delete(request, pk):
             "cancel_url": mailing.get_absolute_url(),
         },
     )
+
+
+@login_required
+@require_POST
+def mailing_test_send(request, pk):
+    """Queue "Send a test"; the page shows the outcome once the task ran."""
+    mailing = selectors.mailing_get(owner=request.user, pk=pk, with_stats=False)
+    form = MailingTestForm(request.POST, owner=request.user)
+    if form.is_valid():
+        try:
+            test_send = services.mailing_test_send(
+                mailing=mailing,
+                addresses=form.cleaned_data["addresses"],
+                client=form.cleaned_data["client_email"],
+            )
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            count = len(test_send.addresses)
+            messages.success(
+                request,
+                ngettext(
+                    "A test to %(count)d address has been queued; its outcome "
+                    "appears below.",
+                    "A test to %(count)d addresses has been queued; its outcome "
+                    "appears below.",
+                    count,
+                )
+                % {"count": count},
+            )
+            return redirect(reverse("mailing:mailing_detail", args=[pk]) + "#test")
+    for errors in form.errors.values():
+        messages.error(request, " ".join(errors))
+    return redirect(reverse("mailing:mailing_detail", args=[pk]) + "#test")
 
 
 def _mailing_action(service, done):

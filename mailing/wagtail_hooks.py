@@ -9,11 +9,13 @@ a ModerationEvent; the confirm-then-act page, and blocking users, are
 accounts' (accounts.admin_actions, accounts.wagtail_hooks).
 """
 
+import django_filters
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from wagtail import hooks
+from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.ui.tables import BooleanColumn, Column, DateColumn
 from wagtail.admin.widgets import ListingButton
 from wagtail.permission_policies.base import ModelPermissionPolicy
@@ -127,6 +129,20 @@ class UserInspectView(ReadableInspectView):
         return context
 
 
+class MailingFilterSet(WagtailFilterSet):
+    # held_at set: the pre-flight check holds the mailing.
+    held = django_filters.BooleanFilter(
+        field_name="held_at",
+        lookup_expr="isnull",
+        exclude=True,
+        label=gettext_lazy("Held by the pre-flight check"),
+    )
+
+    class Meta:
+        model = Mailing
+        fields = ["owner", "status", "is_active"]
+
+
 class MailingViewSet(SnippetViewSet):
     model = Mailing
     url_prefix = "moderation/mailings"
@@ -144,6 +160,8 @@ class MailingViewSet(SnippetViewSet):
         "is_active",
         "is_paused",
         "next_run_at",
+        "held_reason",
+        "held_at",
         "created_at",
     ]
     list_display = [
@@ -155,8 +173,9 @@ class MailingViewSet(SnippetViewSet):
         Column("sent", label=gettext_lazy("Sent")),
         Column("failed", label=gettext_lazy("Failed")),
         DateColumn("last_sent_at", label=gettext_lazy("Last send")),
+        DateColumn("held_at", label=gettext_lazy("Held since")),
     ]
-    list_filter = ["owner", "status", "is_active"]
+    filterset_class = MailingFilterSet
     search_fields = ["message__subject", "owner__email"]
     search_backend_name = None
     ordering = ["-created_at"]

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from blog.tests.utils import make_article
 from mailing.tests.counters import run_counters_recompute_for_tests
 from mailing.tests.factories import (
     ClientFactory,
@@ -20,6 +19,7 @@ from mailing.tests.factories import (
     RunFactory,
     UserFactory,
 )
+from tests.site_content import make_article
 
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
 # A <script> element without src (JSON data blocks are not run, so allowed),

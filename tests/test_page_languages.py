@@ -30,6 +30,8 @@ from mailing.unsubscribe import unsubscribe_token
 
 # Names and abbreviations that stay Latin in Russian text.
 ALLOWED_LATIN = {"Mailsite", "CSV", "HTML", "RSS", "IP", "E-mail"}
+# The mailbox providers and the standards the pre-flight check names.
+ALLOWED_LATIN |= {"Gmail", "Yahoo", "Outlook", "DKIM", "SPF", "DMARC", "https"}
 # Not words of a language: message placeholders ({{ full_name }}) and time
 # zone names (Europe/Berlin), which are the user's own setting.
 _CODE = re.compile(r"\{\{.*?\}\}|\b[A-Z][a-z]+/[A-Za-z_]+(?:/[A-Za-z_]+)?")

@@ -60,6 +60,7 @@ VARIABLES = [
     "DKIM_KEY_ENCRYPTION_KEY",
     "DNS_NAMESERVERS",
     "DNS_TIMEOUT",
+    "PREFLIGHT_STRICT",
     # The browser fixture sets this for the test process only.
     "DJANGO_ALLOW_ASYNC_UNSAFE",
 ]
@@ -368,3 +369,31 @@ def test_production_collectstatic_hashes_every_file(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     manifest = json.loads((tmp_path / "staticfiles.json").read_text())
     assert "vendor/bootstrap/bootstrap.min.css" in manifest["paths"]
+
+
+def test_dev_has_a_platform_dkim_key_made_on_first_use():
+    """`make run` signs platform mail: dev makes a key in var/ when none is
+    configured; base (and so production) signs only with a configured one."""
+    code = (
+        "import importlib; s = importlib.import_module('mailsite.settings.dev');"
+        "from cryptography.hazmat.primitives import serialization as z;"
+        "import pathlib; p = pathlib.Path(s.DKIM_PRIVATE_KEY);"
+        "k = z.load_pem_private_key(p.read_bytes(), None);"
+        "print(p, k.key_size, oct(p.stat().st_mode & 0o777))"
+    )
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        str(ROOT / "var" / "dkim-dev.pem"),
+        "2048",
+        "0o600",
+    ]
+    configured = run_python(
+        "import mailsite.settings.dev as s; print(s.DKIM_PRIVATE_KEY)",
+        DKIM_PRIVATE_KEY="/etc/mailsite/dkim.pem",
+    )
+    assert configured.stdout.strip() == "/etc/mailsite/dkim.pem"
+    base = run_python(
+        "import mailsite.settings.base as s; print(repr(s.DKIM_PRIVATE_KEY))"
+    )
+    assert base.stdout.strip() == "''"

@@ -8,7 +8,7 @@ from wagtail.models import Page
 from wagtail.test.utils.form_data import nested_form_data, rich_text, streamfield
 
 from blog.models import BlogPage
-from blog.tests.utils import blog_index, make_article, make_image
+from tests.site_content import blog_index, make_article, make_image
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,8 @@ from wagtail.models import Collection, GroupCollectionPermission
 
 from accounts import roles
 from blog.models import BlogPage
-from blog.tests.utils import BROWSER_UA, png_bytes
-from home.tree import site_tree_ensure
+from conftest import ARTIFACTS
+from tests.site_content import BROWSER_UA, blog_index, png_bytes
 
 PASSWORD = "correct-horse-battery-9"  # the root conftest's make_user password
 
@@ -26,7 +26,7 @@ def _permission(app_label, codename):
 @pytest.fixture
 def editor(make_user):
     """A content manager, on a database that a transactional test emptied."""
-    _, blog = site_tree_ensure()  # also gives the group its page permissions
+    blog = blog_index()  # the tree; also gives the group its page permissions
     group, _ = Group.objects.get_or_create(name=roles.CONTENT_MANAGERS)
     group.permissions.add(
         *(_permission(app, code) for app, code in roles.CONTENT_MANAGER_PERMISSIONS)
@@ -61,15 +61,42 @@ def test_content_manager_publishes_an_illustrated_article(
 ):
     writer, blog = editor
     serve_media_from_storage(page.context)
+    log_in(page, writer)
+    upload_image(page, screenshot)
+    write_and_publish(page, blog, screenshot)
 
-    # Log in through the site's own login page.
+    article = BlogPage.objects.get(title="Guiding mail home")
+    assert article.live
+    assert article.image is not None
+    assert article.image.title == "lighthouse"
+
+    visitor = browser.new_context(base_url=live_server.url, user_agent=BROWSER_UA)
+    serve_media_from_storage(visitor)
+    try:
+        read_as_a_visitor(visitor.new_page(), screenshot)
+    finally:
+        visitor.close()
+    article.refresh_from_db()
+    assert article.view_count == 1
+
+    # The editor sees the view in the admin listing.
+    page.goto("/cms/articles/")
+    row = page.locator("tr", has_text="Guiding mail home")
+    assert "1" in row.inner_text().split()  # the Views column
+    screenshot("6-admin-listing")
+
+
+def log_in(page, writer):
+    """Through the site's own login page."""
     page.goto("/accounts/login/?next=/cms/")
     page.fill("input[name=login]", writer.email)
     page.fill("input[name=password]", PASSWORD)
     page.locator("main form button[type=submit]").last.click()
     page.wait_for_url(re.compile(r"/cms/$"))
 
-    # Upload an image drawn with Pillow in the image library.
+
+def upload_image(page, screenshot):
+    """An image drawn with Pillow, into the image library."""
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "lighthouse.png")
         with open(path, "wb") as file:
@@ -83,7 +110,9 @@ def test_content_manager_publishes_an_illustrated_article(
         page.wait_for_url(re.compile(r"/cms/images/(\?.*)?$"))
     screenshot("1-image-uploaded")
 
-    # Write the article and pick the image in the chooser.
+
+def write_and_publish(page, blog, screenshot):
+    """Write the article, pick the image in the chooser, publish."""
     page.goto(f"/cms/pages/add/blog/blogpage/{blog.pk}/")
     page.fill("#id_title", "Guiding mail home")
     page.fill(
@@ -99,47 +128,28 @@ def test_content_manager_publishes_an_illustrated_article(
     page.get_by_text("published").first.wait_for()
     screenshot("3-published")
 
-    article = BlogPage.objects.get(title="Guiding mail home")
-    assert article.live
-    assert article.image is not None
-    assert article.image.title == "lighthouse"
 
-    # The article is on the blog and among the home page's picks.
-    visitor = browser.new_context(base_url=live_server.url, user_agent=BROWSER_UA)
-    serve_media_from_storage(visitor)
-    reader = visitor.new_page()
-    try:
-        reader.goto("/blog/")
-        reader.get_by_role("link", name="Guiding mail home").wait_for()
-        reader.goto("/")
-        picks = reader.get_by_test_id("random-articles")
-        picks.get_by_role("link", name="Guiding mail home").wait_for()
-        reader.screenshot(path=screenshot_path(screenshot, "4-home"), full_page=True)
+def read_as_a_visitor(reader, screenshot):
+    """The article is on the blog and among the home page's picks; a visitor
+    reads it: the counter goes up once, and only once."""
+    reader.goto("/blog/")
+    reader.get_by_role("link", name="Guiding mail home").wait_for()
+    reader.goto("/")
+    picks = reader.get_by_test_id("random-articles")
+    picks.get_by_role("link", name="Guiding mail home").wait_for()
+    reader.screenshot(path=screenshot_path(screenshot, "4-home"), full_page=True)
 
-        # A visitor reads it: the counter goes up once, and only once.
-        picks.get_by_role("link", name="Guiding mail home").click()
-        reader.get_by_role("heading", name="Guiding mail home").wait_for()
-        assert reader.get_by_test_id("view-count").inner_text() == "1 view"
-        image = reader.locator("article figure img").first
-        assert image.get_attribute("srcset")
-        assert reader.evaluate("(img) => img.naturalWidth", image.element_handle()) > 0
-        reader.screenshot(path=screenshot_path(screenshot, "5-article"), full_page=True)
-        reader.reload()
-        article.refresh_from_db()
-        assert article.view_count == 1
-    finally:
-        visitor.close()
-
-    # The editor sees the view in the admin listing.
-    page.goto("/cms/articles/")
-    row = page.locator("tr", has_text="Guiding mail home")
-    assert "1" in row.inner_text().split()  # the Views column
-    screenshot("6-admin-listing")
+    picks.get_by_role("link", name="Guiding mail home").click()
+    reader.get_by_role("heading", name="Guiding mail home").wait_for()
+    assert reader.get_by_test_id("view-count").inner_text() == "1 view"
+    image = reader.locator("article figure img").first
+    assert image.get_attribute("srcset")
+    assert reader.evaluate("(img) => img.naturalWidth", image.element_handle()) > 0
+    reader.screenshot(path=screenshot_path(screenshot, "5-article"), full_page=True)
+    reader.reload()
 
 
 def screenshot_path(screenshot, name):
     # `screenshot` shoots the editor's tab; the visitor's tab is shot by path.
-    from conftest import ARTIFACTS
-
     os.makedirs(ARTIFACTS, exist_ok=True)
     return os.path.join(ARTIFACTS, f"test_content_manager_publishes-{name}.png")

@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from blog.selectors import article_live_ids, article_random_picks
-from blog.tests.utils import BROWSER_UA, make_article
+from tests.site_content import BROWSER_UA, make_article
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from blog.models import BlogPage
-from blog.tests.utils import BROWSER_UA, blog_index, make_article
+from tests.site_content import BROWSER_UA, blog_index, make_article
 
 pytestmark = pytest.mark.django_db
 SITEMAP_NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}

@@ -8,9 +8,12 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
 from django.test import Client, RequestFactory
+from django.test.utils import CaptureQueriesContext
+from wagtail.models import PageViewRestriction
+from wagtail.views import serve
 
 from blog.models import BlogPage
-from blog.tests.utils import BROWSER_UA, make_article
+from tests.site_content import BROWSER_UA, make_article
 
 
 def views(article) -> int:
@@ -68,11 +71,21 @@ def visitor_request(article, **attributes):
 @pytest.mark.django_db
 def test_previews_do_not_count(article):
     article.serve_preview(visitor_request(article), "")
-    article.serve(visitor_request(article, is_preview=True))
-    article.serve(visitor_request(article, is_dummy=True))
+    serve(visitor_request(article, is_preview=True), article.url)
+    serve(visitor_request(article, is_dummy=True), article.url)
     assert views(article) == 0
-    article.serve(visitor_request(article))  # the same request, not a preview
+    serve(visitor_request(article), article.url)  # the same request, not a preview
     assert views(article) == 1
+
+
+@pytest.mark.django_db
+def test_a_visitor_asked_to_log_in_does_not_count(client, article):
+    PageViewRestriction.objects.create(
+        page=article, restriction_type=PageViewRestriction.LOGIN
+    )
+    response = client.get(article.url, HTTP_USER_AGENT=BROWSER_UA)
+    assert response.status_code == 302
+    assert views(article) == 0
 
 
 @pytest.mark.django_db
@@ -139,3 +152,26 @@ def test_fifty_concurrent_sessions_count_exactly_fifty():
     assert not errors
     assert statuses == [200] * (2 * sessions)
     assert views(article) == sessions
+
+
+@pytest.mark.django_db
+def test_a_returning_visitors_warm_article_page_costs_at_most_five_queries():
+    """The session, routing (site, home page, the article with its cover
+    image) and the counter's UPDATE; the session is not written again."""
+    first, second = make_article("Read first"), make_article("Read next")
+    Client().get(second.url, HTTP_USER_AGENT=BROWSER_UA)  # renditions, caches
+    visitor = Client(HTTP_USER_AGENT=BROWSER_UA)
+    visitor.get(first.url)  # the visitor's session
+    with CaptureQueriesContext(connection) as queries:
+        response = visitor.get(second.url)
+    assert response.status_code == 200
+    assert views(second) == 2  # the first Client counted one too
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert len(statements) <= 5, "\n".join(statements)
+    assert not any(
+        sql.startswith(("UPDATE", "INSERT")) and "django_session" in sql
+        for sql in statements
+    )
+    visitor.get(second.url)
+    visitor.get(first.url)
+    assert (views(first), views(second)) == (1, 2)

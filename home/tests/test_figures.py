@@ -10,12 +10,13 @@ from django.test import TestCase
 from django.utils import timezone
 
 from blog.selectors import article_cards_prime
-from blog.tests.utils import BROWSER_UA, make_article
 from home.tree import site_tree_ensure
 from mailing import figures as figures_module
-from mailing.figures import FIGURES_KEY, LOCK_KEY, site_figures_invalidate
+from mailing.engine.planner import close_finished
+from mailing.figures import FIGURES, site_figures_invalidate
 from mailing.models import Client, Mailing, Message
 from mailing.selectors import site_figures
+from tests.site_content import BROWSER_UA, make_article
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +76,7 @@ def test_figures_are_cached_and_read_without_a_query(
     known_data, django_assert_num_queries
 ):
     first = site_figures()
-    assert cache.get(FIGURES_KEY) == first
+    assert FIGURES.get("all") == first
     with django_assert_num_queries(0):
         assert site_figures() == first
 
@@ -126,10 +127,10 @@ def test_saves_that_touch_no_figure_leave_the_cache_alone(known_data):
     client = Client.objects.first()
     client.full_name = "Renamed"
     client.save(update_fields=["full_name"])
-    assert cache.get(FIGURES_KEY) == figures
+    assert FIGURES.get("all") == figures
     mailing.status = Mailing.Status.FINISHED
     mailing.save(update_fields=["status", "updated_at"])
-    assert cache.get(FIGURES_KEY) is None
+    assert FIGURES.get("all") is None
     assert site_figures()["active_mailings"] == figures["active_mailings"] - 1
 
 
@@ -143,8 +144,6 @@ def test_bulk_changes_show_after_an_explicit_invalidation(known_data):
 
 def test_a_mailing_the_engine_finishes_leaves_the_active_count(known_data):
     """The planner finishes mailings with a bulk update, which sends no signal."""
-    from mailing.engine.planner import close_finished
-
     assert site_figures()["active_mailings"] == 1
     with TestCase.captureOnCommitCallbacks(execute=True):
         close_finished(now=timezone.now() + timedelta(days=8))
@@ -157,10 +156,10 @@ def test_while_one_request_recomputes_the_others_get_the_last_figures(
     ann, _ = known_data
     before = site_figures()
     make_mailing(ann)
-    cache.add(LOCK_KEY, True, 30)  # another request is computing
+    cache.add(FIGURES.lock_key("all"), True, 30)  # another request is computing
     with django_assert_num_queries(0):
         assert site_figures() == before
-    cache.delete(LOCK_KEY)
+    cache.delete(FIGURES.lock_key("all"))
     assert site_figures()["total_mailings"] == before["total_mailings"] + 1
 
 

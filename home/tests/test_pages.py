@@ -5,9 +5,9 @@ from wagtail.test.utils import WagtailPageTestCase
 from wagtail.test.utils.form_data import nested_form_data, rich_text, streamfield
 
 from blog.models import BlogIndexPage, BlogPage
-from blog.tests.utils import make_article
 from home.models import HomePage
 from home.tree import site_tree_ensure
+from tests.site_content import make_article
 
 
 def article_form_data(slug="written-in-the-editor"):
@@ -86,3 +86,28 @@ class PageTreeTests(WagtailPageTestCase):
         before = list(Page.objects.values_list("pk", "path"))
         self.assertEqual(site_tree_ensure(), (self.home, self.blog))
         self.assertEqual(list(Page.objects.values_list("pk", "path")), before)
+
+
+class ArticleRoutingTests(WagtailPageTestCase):
+    """The home page finds an article by its URL path in one query; what the
+    tree walk would find stays what is served."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.home, cls.blog = site_tree_ensure()
+
+    def test_a_live_article_is_served_and_a_draft_is_not(self):
+        live = make_article("Served")
+        draft = make_article("Not yet", live=False)
+        self.assertEqual(self.client.get(live.url).status_code, 200)
+        self.assertEqual(self.client.get(f"/blog/{draft.slug}/").status_code, 404)
+        self.assertEqual(self.client.get("/blog/no-such-article/").status_code, 404)
+
+    def test_the_blogs_own_routes_come_before_an_article_of_the_same_slug(self):
+        article = make_article("Called feed")
+        BlogPage.objects.filter(pk=article.pk).update(
+            slug="feed", url_path=f"{self.blog.url_path}feed/"
+        )
+        response = self.client.get("/blog/feed/")
+        self.assertEqual(response.status_code, 200)
+        self.assertTrue(response["Content-Type"].startswith("application/rss+xml"))

@@ -12,6 +12,14 @@ are folded to RFC 5322's 78-character lines. An internationalised domain
 goes out IDNA-encoded; an address with a UTF-8 local part makes the message
 an SMTPUTF8 one (RFC 6532: that address is written as UTF-8 in `To`).
 
+Who a message is from, and the key that signs it, come from
+deliverability.identity once per run; every message then carries Reply-To,
+List-Id and Feedback-ID, a Message-ID at the sending domain, and a
+DKIM-Signature over its final bytes (deliverability.signing). Its envelope
+sender is the delivery's VERP address (`envelope_sender`). What every
+client shares is prepared once per run: the templates compiled, the
+quoted-printable lines they share encoded.
+
 The HTML part is sanitised again here (mailing.sanitize), once per run.
 The footer with the unsubscribe link is in the language of the mailing's
 owner (the customer who sends it), whoever the recipient is.
@@ -19,11 +27,11 @@ owner (the customer who sends it), whoever the recipient is.
 
 import binascii
 import html
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from email.charset import Charset
 from email.header import Header
-from email.utils import format_datetime, formataddr, parseaddr
-from typing import NamedTuple
+from email.utils import format_datetime, formataddr
 
 from django.conf import settings
 from django.urls import reverse
@@ -31,21 +39,27 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from accounts.selectors import user_language
+from deliverability import headers as deliverability_headers
+from deliverability.config import bounce_domain
+from deliverability.identity import Signing, from_identity, platform_identity
+from deliverability.keys import KeyDecryptionError
+from deliverability.signing import sign
+from deliverability.verp import verp_address
 from mailing.addresses import InvalidAddress, WireAddress, wire_address
-from mailing.rendering import render_message
+from mailing.rendering import CompiledMessage
 from mailing.sanitize import sanitize_html
 from mailing.unsubscribe import unsubscribe_token
 
 __all__ = ["InvalidAddress", "PreparedMessage", "date_header"]
 
+logger = logging.getLogger("mailing.engine")
+
 _TOKEN_MARK = "TOKEN-PLACEHOLDER"
 _LINE = 78  # RFC 5322 2.1.1: lines SHOULD be at most 78 characters
 _UTF8 = Charset("utf-8")
-
-
-class _Recipient(NamedTuple):
-    full_name: str
-    email: str
+# Encoded lines kept per run: the message's own lines fill it at the first
+# client; the personalised ones that follow stop at this bound.
+_KNOWN_LINES = 2000
 
 
 def _one_line(value: str) -> str:
@@ -106,14 +120,50 @@ def _mailbox(name: str, display_name: str, address: str) -> str:
     return f"{phrase}{fold}<{address}>"
 
 
-def _qp(text: str) -> str:
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return binascii.b2a_qp(text.encode("utf-8"), istext=True).decode("ascii")
+def _qp(text: str, known: dict[str, str] | None = None) -> str:
+    """`text` quoted-printable. Each line is encoded on its own (which gives
+    the same as encoding the whole: line breaks are hard ones), so the lines
+    every client shares are encoded once per run and found in `known`."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if known is None:
+        return binascii.b2a_qp(text.encode("utf-8"), istext=True).decode("ascii")
+    lines = text.split("\n")
+    for n, line in enumerate(lines):
+        encoded = known.get(line)
+        if encoded is None:
+            encoded = binascii.b2a_qp(line.encode("utf-8"), istext=True).decode()
+            if len(known) < _KNOWN_LINES:
+                known[line] = encoded
+        lines[n] = encoded
+    return "\n".join(lines)
+
+
+def _wire_or_as_is(address: str) -> WireAddress:
+    """`address` as it goes on the wire; a site setting that breaks the
+    address rule (`noreply@localhost`) is sent as configured, and the
+    server decides."""
+    try:
+        return wire_address(address)
+    except InvalidAddress:
+        return WireAddress(address, not address.isascii())
+
+
+def _ascii_domain(domain: str) -> str:
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return domain
 
 
 @dataclass
 class PreparedMessage:
-    """Everything about a run's message that is the same for every client."""
+    """Everything about a run's message that is the same for every client.
+
+    The sender's identity (deliverability.identity) is read once per run:
+    From, Reply-To, the domain of Message-ID and List-Id, and the DKIM key
+    (`signing`; None sends unsigned, as without a platform key).
+    """
 
     run_id: int
     owner_id: int
@@ -129,18 +179,29 @@ class PreparedMessage:
     footer_text: tuple[str, str]
     footer_html: tuple[str, str]
     smtputf8_sender: bool = False
+    reply_to_header: str = ""
+    list_id: str = ""
+    feedback_id: str = ""
+    signing: Signing | None = None
+    bounce_domain: str = ""
+    _compiled: CompiledMessage = field(init=False, repr=False)
+    _known_lines: dict = field(init=False, repr=False, default_factory=dict)
+
+    def __post_init__(self):
+        # Once per run: the placeholders found, the shared lines encoded.
+        self._compiled = CompiledMessage(
+            subject=self.subject, body=self.body, html_body=self.html_body
+        )
 
     @classmethod
     def for_run(cls, run) -> "PreparedMessage":
         mailing = run.mailing
         message = mailing.message
-        name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
-        try:
-            sender = wire_address(address or "noreply@localhost")
-        except InvalidAddress:
-            # The site's own setting: sent as configured, the server decides.
-            sender = WireAddress(address, not address.isascii())
+        identity = _identity(mailing)
+        sender = _wire_or_as_is(identity.from_address or "noreply@localhost")
         address = sender.address
+        domain = _ascii_domain(identity.domain or address.rpartition("@")[2])
+        domain = domain or "localhost"
         url = settings.SITE_URL.rstrip("/") + reverse(
             "mailing_public:unsubscribe", args=[_TOKEN_MARK]
         )
@@ -153,12 +214,23 @@ class PreparedMessage:
             footer_html = _(
                 '<a href="%(link)s">Unsubscribe</a> from these messages.'
             ) % {"link": _TOKEN_MARK}
+        reply_to = ""
+        if identity.reply_to:
+            reply_to = _mailbox(
+                "Reply-To", "", _wire_or_as_is(identity.reply_to).address
+            )
+        list_id = deliverability_headers.list_id(
+            mailing_id=mailing.pk,
+            owner_id=mailing.owner_id,
+            domain=domain,
+            name=getattr(mailing, "name", "") or "",
+        )
         return cls(
             run_id=run.pk,
             owner_id=mailing.owner_id,
             envelope_from=address,
-            from_header=_mailbox("From", name, address),
-            domain=address.rpartition("@")[2] or "localhost",
+            from_header=_mailbox("From", identity.from_name, address),
+            domain=domain,
             subject=message.subject,
             body=message.body,
             html_body=sanitize_html(message.html_body).html,
@@ -169,27 +241,47 @@ class PreparedMessage:
             footer_html=_around_mark(
                 f'<p style="font-size:small;color:#666">{footer_html}</p>'
             ),
+            reply_to_header=reply_to,
+            list_id=_fold_list_id(list_id),
+            feedback_id=deliverability_headers.feedback_id(
+                mailing_id=mailing.pk, owner_id=mailing.owner_id
+            ),
+            signing=identity.signing,
+            bounce_domain=_ascii_domain(bounce_domain()),
         )
 
     def message_id(self, client_id) -> str:
         """Deterministic per run and client, so a duplicate can be spotted."""
-        return f"<run{self.run_id}.client{client_id}@{self.domain}>"
+        return deliverability_headers.message_id(
+            run_id=self.run_id, client_id=client_id, domain=self.domain
+        )
+
+    def envelope_sender(self, delivery_id: int | None) -> WireAddress:
+        """MAIL FROM for one delivery: its VERP address at BOUNCE_DOMAIN
+        (a bounce to it names the delivery); the From address when there is
+        no delivery (nothing to trace a bounce back to)."""
+        if not delivery_id:
+            return WireAddress(self.envelope_from, self.smtputf8_sender)
+        return WireAddress(verp_address(delivery_id, domain=self.bounce_domain), False)
 
     def build(self, *, client_id, email: str, full_name: str, date_header: str):
-        """(Message-ID, bytes) for one client; raises InvalidAddress."""
+        """(Message-ID, bytes) for one client, DKIM-signed when the identity
+        has a key; raises InvalidAddress."""
         recipient = wire_address(email)
         utf8 = recipient.smtputf8 or self.smtputf8_sender
         # The placeholder rules are the customer screens' (mailing.rendering).
-        subject, body, markup = render_message(
-            self, _Recipient(full_name=full_name or "", email=email)
+        subject, body, markup = self._compiled.render(
+            {"full_name": full_name or "", "email": email or ""}
         )
         token = unsubscribe_token(owner_id=self.owner_id, client_id=client_id or 0)
         link = f"{self.unsubscribe_prefix}{token}{self.unsubscribe_suffix}"
         message_id = self.message_id(client_id)
         before, after = self.footer_text
         text = body.rstrip() + f"\n\n-- \n{before}{link}{after}\n"
-        head = [
-            f"From: {self.from_header}",
+        head = [f"From: {self.from_header}"]
+        if self.reply_to_header:
+            head.append(f"Reply-To: {self.reply_to_header}")
+        head += [
             "To: " + _mailbox("To", full_name or "", recipient.address),
             f"Subject: {_header('Subject', subject)}",
             f"Date: {date_header}",
@@ -197,14 +289,17 @@ class PreparedMessage:
             "MIME-Version: 1.0",
             f"List-Unsubscribe: <{link}>",
             "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+            f"List-Id: {self.list_id}",
+            f"Feedback-ID: {self.feedback_id}",
         ]
         text_part = (
             'Content-Type: text/plain; charset="utf-8"\n'
-            "Content-Transfer-Encoding: quoted-printable\n\n" + _qp(text)
+            "Content-Transfer-Encoding: quoted-printable\n\n"
+            + _qp(text, self._known_lines)
         )
         if not self.html_body:
             lines = "\n".join(head) + "\n" + text_part + "\n"
-            return message_id, _wire(lines, utf8)
+            return message_id, self._signed(_wire(lines, utf8))
         before, after = self.footer_html
         footer = f"{before}{html.escape(link)}{after}"
         if "</body>" in markup:
@@ -213,7 +308,8 @@ class PreparedMessage:
             markup += footer
         html_part = (
             'Content-Type: text/html; charset="utf-8"\n'
-            "Content-Transfer-Encoding: quoted-printable\n\n" + _qp(markup)
+            "Content-Transfer-Encoding: quoted-printable\n\n"
+            + _qp(markup, self._known_lines)
         )
         # Quoted-printable never emits "==", so the boundary cannot clash,
         # and it need not be random (os.urandom per message costs more than
@@ -225,7 +321,46 @@ class PreparedMessage:
             + f"\n\n--{boundary}\n{text_part}\n--{boundary}\n{html_part}\n"
             + f"--{boundary}--\n"
         )
-        return message_id, _wire(parts, utf8)
+        return message_id, self._signed(_wire(parts, utf8))
+
+    def _signed(self, data: bytes) -> bytes:
+        """The message with its DKIM-Signature in front (the final bytes)."""
+        if self.signing is None:
+            return data
+        return (
+            sign(
+                data,
+                domain=self.signing.domain,
+                selector=self.signing.selector,
+                private_key_pem=self.signing.private_key_pem,
+            )
+            + data
+        )
+
+
+def _identity(mailing):
+    """The mailing's identity; the platform's when its sender's DKIM key
+    cannot be decrypted (the key used to store it changed): never a
+    customer's From without that domain's signature, and never a stop."""
+    try:
+        return from_identity(mailing)
+    except KeyDecryptionError:
+        logger.exception(
+            "Mailing %s goes from the platform: its sender's DKIM key cannot be read",
+            mailing.pk,
+        )
+        return platform_identity(mailing.owner)
+
+
+def _fold_list_id(value: str) -> str:
+    """List-Id folded at spaces when a long list name makes it pass 78
+    characters (an encoded name is already folded)."""
+    if len("List-Id: ") + len(value) <= _LINE or not value.isascii() or "\n" in value:
+        return value
+    words = value.split(" ")
+    if max(len(word) for word in words) >= _LINE:
+        return value
+    return _fold_words("List-Id", words)
 
 
 def _around_mark(text: str) -> tuple[str, str]:

@@ -7,6 +7,11 @@ directly and the subscribed members of the mailing's lists, each once.
 Unsubscribed clients and addresses on the owner's suppression list get no
 row.
 
+Before a run is created the pre-flight check (mailing.engine.preflight)
+looks at the mailing: a hard finding holds it (`held_reason`, `held_at`)
+and no run starts. Its `next_run_at` stays due, so the clock checks it
+again each minute and starts the run once the check passes.
+
 The run's counters (`delivery_count`, `sent_count`, ...) change in the same
 transaction as the deliveries they count, here and in the dispatcher's
 result writes, so that pages can read them instead of counting rows.
@@ -15,15 +20,19 @@ result writes, so that pages can read them instead of counting rows.
 import logging
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Greatest
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from accounts.selectors import user_language
 from audience.selectors import list_subscribed_client_ids
 from mailing.figures import site_figures_invalidate
 from mailing.models import Client, Delivery, Mailing, Run, Suppression
 from mailing.scheduling import next_run_at_for
+
+from .preflight import held_reason, mailing_preflight
 
 logger = logging.getLogger("mailing.engine")
 
@@ -81,6 +90,25 @@ def _create_deliveries(run: Run, *, owner_id: int) -> int:
     return count
 
 
+def _passes_preflight(mailing: Mailing, now: datetime) -> bool:
+    """Run the pre-flight check; hold the mailing (the reason in its owner's
+    language) on a hard finding, release it when there is none."""
+    language = user_language(user_id=mailing.owner_id) or settings.LANGUAGE_CODE
+    with translation.override(language):
+        reason = held_reason(mailing_preflight(mailing))
+    if reason:
+        if reason != mailing.held_reason or mailing.held_at is None:
+            mailing.held_reason, mailing.held_at = reason, mailing.held_at or now
+            mailing.save(update_fields=["held_reason", "held_at", "updated_at"])
+            logger.warning("Mailing %s held by the pre-flight check", mailing.pk)
+        return False
+    if mailing.held_at is not None or mailing.held_reason:
+        mailing.held_reason, mailing.held_at = "", None
+        mailing.save(update_fields=["held_reason", "held_at", "updated_at"])
+        logger.info("Mailing %s released by the pre-flight check", mailing.pk)
+    return True
+
+
 @transaction.atomic
 def plan_mailing(*, mailing_id: int, now: datetime, force: bool = False) -> Run | None:
     """Create the due run of one mailing and advance its `next_run_at`.
@@ -89,7 +117,8 @@ def plan_mailing(*, mailing_id: int, now: datetime, force: bool = False) -> Run 
     so two planners never plan the same occurrence. Missed occurrences
     collapse into one run. With `force` ("send now"), a run is created for
     `now` even when no occurrence is due. Returns the run, or None when
-    nothing was due or the mailing may not send.
+    nothing was due, the mailing may not send or the pre-flight check
+    holds it.
     """
     mailing = (
         sendable_mailings()
@@ -108,6 +137,8 @@ def plan_mailing(*, mailing_id: int, now: datetime, force: bool = False) -> Run 
         if mailing.next_run_at != due:
             mailing.next_run_at = due
             mailing.save(update_fields=["next_run_at", "updated_at"])
+        return None
+    if not _passes_preflight(mailing, now):
         return None
     run, created = Run.objects.get_or_create(
         mailing=mailing,

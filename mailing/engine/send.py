@@ -133,7 +133,9 @@ class SenderPool:
             return Outcome(Delivery.Status.FAILED, str(exc))
         row["message_id"] = message_id
         self.limiter.wait()
-        return transport.send(prepared.envelope_from, row["email"], data)
+        # The envelope sender is the delivery's VERP address: a bounce to it
+        # names the delivery (deliverability.verp).
+        return transport.send(prepared.envelope_sender(row["pk"]), row["email"], data)
 
 
 def pause_failing_runs(

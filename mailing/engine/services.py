@@ -4,16 +4,23 @@ Queuing work for the task workers is mailing.services.queueing: the tasks
 call these services, so these never import the tasks.
 """
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from mailing.models import Mailing, Run
+from mailing.models import Client, Mailing, MailingTestSend, Run
 
+from .config import engine_config
+from .message import InvalidAddress, PreparedMessage, date_header
 from .planner import close_finished, plan_due_runs, plan_mailing
+from .preflight import sample_recipient
 from .processes import deliver_claimable
 from .record import DispatchReport
+from .transport import open_transport
+
+TEST_PREFIX = "[Test] "
 
 logger = logging.getLogger("mailing.engine")
 
@@ -74,3 +81,61 @@ def run_deliver_share(*, run: Run) -> DispatchReport:
     result = deliver_claimable(run_ids=[run.pk])
     close_finished()
     return result
+
+
+def mailing_send_test(
+    *, mailing: Mailing, addresses: list[str], client: Client | None = None, key=0
+) -> list[str]:
+    """Send `mailing`'s message to `addresses` as a test, through the
+    engine's message builder and transport: rendered for `client` (or
+    sample values), `[Test] ` before the subject, signed like a run's.
+
+    No run or delivery is made, so a test counts in no statistic and no
+    delivery log. The unsubscribe link is a client-less one (clicking it in a
+    test must not unsubscribe the client it was rendered for). `key` (the
+    test send's id) keeps Message-IDs apart between tests. Returns one line
+    per address: the address and the server's reply. Talks SMTP: call it
+    from a task, never from a request.
+    """
+    recipient = sample_recipient(mailing, client)
+    prepared = PreparedMessage.for_run(Run(pk=key, mailing=mailing))
+    # A negative "run" number: never the Message-ID of a real run.
+    prepared = dataclasses.replace(
+        prepared, run_id=-key, subject=TEST_PREFIX + prepared.subject
+    )
+    date = date_header(timezone.now())
+    lines = []
+    transport = None
+    try:
+        for address in addresses:
+            try:
+                _message_id, data = prepared.build(
+                    client_id=0,
+                    email=address,
+                    full_name=recipient.full_name,
+                    date_header=date,
+                )
+            except InvalidAddress as exc:
+                lines.append(f"{address}: {exc}")
+                continue
+            transport = transport or open_transport(timeout=engine_config().timeout)
+            outcome = transport.send(prepared.envelope_sender(None), address, data)
+            lines.append(f"{address}: {outcome.text}")
+    finally:
+        if transport is not None:
+            transport.close()
+    return lines
+
+
+def deliver_test_send(*, test_send: MailingTestSend) -> str:
+    """Send a queued test and record what the server said on its row."""
+    lines = mailing_send_test(
+        mailing=test_send.mailing,
+        addresses=list(test_send.addresses),
+        client=test_send.client,
+        key=test_send.pk,
+    )
+    test_send.outcome = "\n".join(lines)
+    test_send.finished_at = timezone.now()
+    test_send.save(update_fields=["outcome", "finished_at"])
+    return test_send.outcome

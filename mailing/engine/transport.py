@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 
-from mailing.addresses import InvalidAddress, wire_address
+from mailing.addresses import InvalidAddress, WireAddress, wire_address
 from mailing.engine.tls import tls_context
 from mailing.models import Delivery
 
@@ -148,10 +148,17 @@ class SMTPTransport:
             _close_quietly(self.connection)
             self.connection = None
 
-    def send(self, sender: str, recipient: str, data: bytes) -> Outcome:
-        """Send one message; never raises for anything the server does."""
+    def send(self, sender: str | WireAddress, recipient: str, data: bytes) -> Outcome:
+        """Send one message; never raises for anything the server does.
+
+        `sender` (MAIL FROM) is an address, or a WireAddress the engine made
+        already (a delivery's VERP return path), taken as it is.
+        """
         try:
-            mail_from, rcpt_to = wire_address(sender), wire_address(recipient)
+            mail_from = (
+                sender if isinstance(sender, WireAddress) else (wire_address(sender))
+            )
+            rcpt_to = wire_address(recipient)
         except InvalidAddress as exc:
             return Outcome(Delivery.Status.FAILED, str(exc))
         refusal = self._ensure_connected()
@@ -300,7 +307,9 @@ class DjangoBackendTransport:
     def __init__(self):
         self.connection = get_connection(fail_silently=False)
 
-    def send(self, sender: str, recipient: str, data: bytes) -> Outcome:
+    def send(self, sender: str | WireAddress, recipient: str, data: bytes) -> Outcome:
+        if isinstance(sender, WireAddress):
+            sender = sender.address
         parsed = email.message_from_bytes(data, policy=email.policy.default)
         text = parsed.get_body(preferencelist=("plain",))
 

@@ -9,7 +9,8 @@ task never sees a row that was rolled back, and no request talks to SMTP.
     clients.py        a customer's address book: add, change, delete
     client_import.py  CSV import of clients (preview, then all or nothing)
     messages.py       messages (the HTML part stored sanitised)
-    mailings.py       mailings: plan, send now, pause, managers' switch
+    mailings.py       mailings: plan, check, send now, pause, managers' switch
+    test_sends.py     "Send a test" of a mailing (queued, rate-limited)
     suppression.py    the suppression list; a recipient's unsubscribe
 
 The public names are re-exported here: `from mailing.services import x`.
@@ -35,6 +36,7 @@ from mailing.services.clients import (
 from mailing.services.mailings import (
     CHOOSE_CLIENTS,
     NO_CLIENTS_YET,
+    mailing_check,
     mailing_create,
     mailing_delete,
     mailing_disable,
@@ -55,6 +57,12 @@ from mailing.services.suppression import (
     suppression_remove,
     unsubscribe,
 )
+from mailing.services.test_sends import (
+    MAX_TEST_ADDRESSES,
+    TEST_SENDS_PER_HOUR,
+    mailing_test_send,
+    sent_tests_count,
+)
 
 __all__ = [
     "CHOOSE_CLIENTS",
@@ -63,7 +71,9 @@ __all__ = [
     "MAX_IMPORT_FIELD",
     "MAX_IMPORT_ROWS",
     "MAX_SUPPRESSION_ADD",
+    "MAX_TEST_ADDRESSES",
     "NO_CLIENTS_YET",
+    "TEST_SENDS_PER_HOUR",
     "ImportPreview",
     "ImportRow",
     "SuppressionAdded",
@@ -74,6 +84,7 @@ __all__ = [
     "client_import_size_check",
     "client_update",
     "file_too_big_error",
+    "mailing_check",
     "mailing_create",
     "mailing_delete",
     "mailing_disable",
@@ -82,12 +93,14 @@ __all__ = [
     "mailing_recipients",
     "mailing_resume",
     "mailing_send_now",
+    "mailing_test_send",
     "mailing_update",
     "message_create",
     "message_delete",
     "message_update",
     "split_addresses",
     "suppression_add",
+    "sent_tests_count",
     "suppression_record",
     "suppression_remove",
     "unsubscribe",

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import User
 from mailing import tasks
 from mailing.counts import owner_counts_invalidate
+from mailing.engine.preflight import Finding, mailing_preflight
 from mailing.figures import site_figures_invalidate
 from mailing.models import Client, Mailing, Message, ModerationEvent
 from mailing.scheduling import next_run_at_for
@@ -213,17 +214,35 @@ def _refuse_if_disabled(mailing: Mailing) -> None:
         )
 
 
+def mailing_check(*, mailing: Mailing) -> list[Finding]:
+    """The pre-flight check's findings for `mailing` (hard ones first);
+    the planner runs the same check before every run. Sends nothing."""
+    return mailing_preflight(mailing)
+
+
 @transaction.atomic
 def mailing_send_now(*, mailing: Mailing) -> None:
     """Queue a run now, even if no occurrence is due (the task sends it).
 
-    Raises ValidationError when the mailing is disabled, paused or finished.
+    Raises ValidationError when the mailing is disabled, paused or finished,
+    or when the pre-flight check finds a hard failure (one message per
+    finding, each saying what to do).
     """
     _refuse_if_disabled(mailing)
     if mailing.is_paused:
         raise ValidationError(_("The mailing is paused; resume it first."))
     if timezone.now() >= mailing.end_at:
         raise ValidationError(_("The mailing has ended; change its end to send again."))
+    hard = [finding for finding in mailing_check(mailing=mailing) if finding.is_hard]
+    if hard:
+        raise ValidationError(
+            [
+                ValidationError(
+                    f"{finding.message} {finding.what_to_do}", code=finding.code
+                )
+                for finding in hard
+            ]
+        )
     _enqueue_run(mailing, send_now=True)
 
 

@@ -37,6 +37,10 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# The pre-flight check holds mailings whose unsubscribe link is not https or
+# that would leave unsigned from the platform's domain.
+PREFLIGHT_STRICT = env.bool("PREFLIGHT_STRICT", default=True)
+
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

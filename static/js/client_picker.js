@@ -1,5 +1,5 @@
 // The mailing form's client picker: search the customer's clients as they
-// type (a JSON endpoint, at most a page of matches) and keep the chosen ones
+// type (a JSON endpoint, at most a page of matches, and whether more match) and keep the chosen ones
 // as selected options of the form's own <select multiple>, which is what the
 // form submits. Without JavaScript the select shows the chosen clients.
 (function () {
@@ -61,7 +61,7 @@
       markResults();
     }
 
-    function show(clients) {
+    function show(clients, more) {
       results.replaceChildren();
       if (!clients.length) {
         var empty = document.createElement("div");
@@ -80,6 +80,14 @@
         item.addEventListener("click", function () { choose(client); });
         results.append(item);
       });
+      if (more) {
+        // Only the first matches come back: more letters narrow them.
+        var hint = document.createElement("div");
+        hint.className = "list-group-item small text-body-secondary";
+        hint.dataset.pickerMore = "";
+        hint.textContent = box.dataset.moreLabel;
+        results.append(hint);
+      }
       markResults();
     }
 
@@ -95,7 +103,7 @@
         .then(function (response) { return response.ok ? response.json() : null; })
         .then(function (data) {
           // Only the answer to the latest question is shown.
-          if (data && number === asked) show(data.results);
+          if (data && number === asked) show(data.results, data.more);
         });
     }
 

@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('audience', '0001_lists_subscriptions'),
-        ('mailing', '0008_mailing_sender'),
+        ('mailing', '0009_mailing_held'),
     ]
 
     operations = [

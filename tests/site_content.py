@@ -1,4 +1,6 @@
-"""Helpers shared by the home and blog tests: the page tree, articles, images."""
+"""Test helpers for the public site (home, blog, tests/): the page tree,
+articles and images. Here rather than in blog/tests, because they build the
+whole tree, which is home's (blog imports nothing from home)."""
 
 import io
 import itertools

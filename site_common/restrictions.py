@@ -3,17 +3,17 @@
 Wagtail checks every page it serves for view restrictions (private pages,
 passwords, groups) on the page and its ancestors, which costs two queries on
 every request even when, as usual, there are none. The few restrictions a
-site has are kept in the cache as one list, dropped whenever a restriction
-or a page's place in the tree changes.
+site has are kept in the `RESTRICTIONS` cache namespace as one list,
+invalidated whenever a restriction or a page's place in the tree changes.
 """
 
-from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 from wagtail.models import PageViewRestriction
 from wagtail.signals import post_page_move
 
-RESTRICTIONS_KEY = "home:page-view-restrictions"
-RESTRICTIONS_TIMEOUT = 3600
+from site_common.cache import Namespace
+
+RESTRICTIONS = Namespace("site:page-view-restrictions", timeout=3600)
 
 
 class CachedViewRestrictionsMixin:
@@ -33,22 +33,18 @@ class CachedViewRestrictionsMixin:
 
 def view_restrictions_all() -> list[tuple[str, int]]:
     """(page path, restriction id) for every view restriction of the site."""
-    restrictions = cache.get(RESTRICTIONS_KEY)
-    if restrictions is None:
-        restrictions = list(PageViewRestriction.objects.values_list("page__path", "pk"))
-        cache.set(RESTRICTIONS_KEY, restrictions, RESTRICTIONS_TIMEOUT)
-    return restrictions
-
-
-def view_restrictions_forget(**kwargs) -> None:
-    cache.delete(RESTRICTIONS_KEY)
-
-
-def connect() -> None:
-    post_save.connect(
-        view_restrictions_forget, sender=PageViewRestriction, dispatch_uid="pvr_save"
+    return RESTRICTIONS.get_or_set(
+        "all",
+        lambda: list(PageViewRestriction.objects.values_list("page__path", "pk")),
     )
-    post_delete.connect(
-        view_restrictions_forget, sender=PageViewRestriction, dispatch_uid="pvr_del"
-    )
-    post_page_move.connect(view_restrictions_forget, dispatch_uid="pvr_move")
+
+
+def _changed(**kwargs) -> None:
+    RESTRICTIONS.invalidate()
+
+
+def connect_receivers() -> None:
+    """Connect the invalidating receivers (called from SiteCommonConfig.ready)."""
+    post_save.connect(_changed, sender=PageViewRestriction, dispatch_uid="pvr_save")
+    post_delete.connect(_changed, sender=PageViewRestriction, dispatch_uid="pvr_del")
+    post_page_move.connect(_changed, dispatch_uid="pvr_move")
