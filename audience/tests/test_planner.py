@@ -76,6 +76,8 @@ def test_a_mailing_may_target_lists_alone(queued_runs):
     assert list(mailing.lists.all()) == [mailing_list]
     assert mailing.title == "Spring letter"
     assert _plan(mailing) == ["member@example.org"]
+    mailing.refresh_from_db()
+    assert mailing.held_at is None  # the pre-flight check counts list members
     with pytest.raises(ValidationError) as error:
         services.mailing_create(
             owner=owner,
