@@ -68,6 +68,7 @@ class User(AbstractUser):
 
     Customers own clients, messages and mailings. `is_active` false means the
     user is blocked by a manager: they cannot log in and their mailings stop.
+    `sending_paused_at` set means the reputation guard stopped their sending.
     Roles are the `Managers` and `Content managers` groups. `language` (blank:
     follow the browser) and `time_zone` (an IANA name) are the user's own
     choices; the site shows pages and schedules in them.
@@ -79,6 +80,11 @@ class User(AbstractUser):
     email = models.EmailField(_("e-mail address"), unique=True)
     full_name = models.CharField(_("full name"), max_length=150, blank=True)
     blocked_at = models.DateTimeField(_("blocked"), null=True, blank=True)
+    # The reputation guard (deliverability.reputation) pauses all of a
+    # customer's sending when their bounce or complaint rate goes too high;
+    # a manager lifts it. The reason is shown to the customer.
+    sending_paused_at = models.DateTimeField(_("sending paused"), null=True, blank=True)
+    sending_paused_reason = models.TextField(_("why sending is paused"), blank=True)
     language = models.CharField(
         _("language"),
         max_length=10,

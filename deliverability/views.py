@@ -1,13 +1,18 @@
 """Customer area pages for sending domains and senders: thin views over
 deliverability.selectors and deliverability.services."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts import roles
 from deliverability import config, selectors, services
 from deliverability.forms import SenderForm, SendingDomainForm
 
@@ -157,3 +162,21 @@ def sender_delete(request, pk):
     else:
         messages.success(request, _("Sender %(sender)s deleted.") % {"sender": sender})
     return redirect("deliverability:sender_list")
+
+
+def reputation_report(request):
+    """Managers (Wagtail admin): every customer's hard-bounce and complaint
+    rates over the guard's window, worst first."""
+    if not roles.is_manager(request.user):
+        raise PermissionDenied
+    since = timezone.now() - timedelta(days=settings.REPUTATION_WINDOW_DAYS)
+    return render(
+        request,
+        "deliverability/admin/reputation.html",
+        {
+            "rows": selectors.reputation_rates(since=since)[:500],
+            "window_days": settings.REPUTATION_WINDOW_DAYS,
+            "bounce_limit": settings.REPUTATION_HARD_BOUNCE_RATE,
+            "complaint_limit": settings.REPUTATION_COMPLAINT_RATE,
+        },
+    )

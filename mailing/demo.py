@@ -11,7 +11,15 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from mailing.figures import site_figures_invalidate
-from mailing.models import Client, Delivery, DeliveryAttempt, Mailing, Message, Run
+from mailing.models import (
+    Client,
+    Delivery,
+    DeliveryAttempt,
+    Mailing,
+    Message,
+    Run,
+    Suppression,
+)
 from mailing.scheduling import next_run_at_for
 
 CUSTOMER = "customer@example.com"
@@ -67,6 +75,8 @@ RUSSIAN_MESSAGE = (
     "Здравствуйте, {{ full_name }}!\n\nПять самых читаемых статей недели — "
     "в этом письме.\n\nОтписаться можно по ссылке внизу письма.\n",
 )
+# What the engine classifies each demo reply as (deliverability.classify).
+DEMO_BOUNCE_CLASSES = {"sent": "", "failed": "hard_bounce", "gave_up": "soft"}
 REPLIES = {
     "sent": (250, "250 2.0.0 Ok: queued as {qid}"),
     "failed": (550, "550 5.1.1 <{email}>: Recipient address rejected: User unknown"),
@@ -158,6 +168,7 @@ def _seed_customer(*, stdout):
     _run(disabled, clients[:4], now - 14 * day, 0.5)
     disabled.next_run_at = next_run_at_for(disabled, now=now)
     disabled.save(update_fields=["next_run_at"])
+    _bounce_later(made[1])
     site_figures_invalidate()
     stdout.write(f"Demo mailings: {len(made) + 1} for {CUSTOMER}.")
 
@@ -197,6 +208,33 @@ def _seed_russian_customer(*, stdout):
     stdout.write(f"Demo mailing in Russian for {RUSSIAN_CUSTOMER}.")
 
 
+def _bounce_later(mailing):
+    """One sent message of `mailing` that bounced later (a DSN came back to
+    its VERP address): the delivery bounced, the address suppressed."""
+    delivery = (
+        Delivery.objects.filter(run__mailing=mailing, status=Delivery.Status.SENT)
+        .order_by("-pk")
+        .first()
+    )
+    if delivery is None:
+        return
+    delivery.status = Delivery.Status.BOUNCED
+    delivery.bounce_class = "hard_bounce"
+    delivery.server_response = (
+        f"5.1.1 550 5.1.1 <{delivery.email}>: Recipient address rejected: "
+        "User unknown in virtual mailbox table"
+    )
+    delivery.save(update_fields=["status", "bounce_class", "server_response"])
+    Run.objects.filter(pk=delivery.run_id).update(bounced_count=1)
+    Suppression.objects.record(
+        owner_id=mailing.owner_id,
+        email=delivery.email,
+        reason=Suppression.Reason.HARD_BOUNCE,
+        source=f"bounce report, mailing #{mailing.pk}, delivery #{delivery.pk}",
+        client_id=delivery.client_id,
+    )
+
+
 def _run(mailing, clients, when, share):
     """A finished run in which `share` of the clients got the message; the
     rest failed (refused, or temporarily refused until the retries ran out)."""
@@ -223,6 +261,7 @@ def _run(mailing, clients, when, share):
                 client=client,
                 email=client.email,
                 status="sent" if outcome == "sent" else "failed",
+                bounce_class=DEMO_BOUNCE_CLASSES[outcome],
                 attempts=5 if outcome == "gave_up" else 1,
                 last_attempt_at=when + timedelta(seconds=5 + n),
                 server_response=text.format(

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -153,6 +153,19 @@ class RunStatus(models.TextChoices):
     FINISHED = "finished", pgettext_lazy("run status", "Finished")
 
 
+class BounceClass(models.TextChoices):
+    """What a permanent refusal or a bounce report means
+    (`deliverability.classify`): the address is dead (hard), the failure was
+    temporary (soft), the server refused the message itself (policy, not the
+    recipient's fault), the recipient complained, or it could not be told."""
+
+    HARD_BOUNCE = "hard_bounce", _("Hard bounce")
+    SOFT = "soft", _("Soft bounce")
+    POLICY = "policy", _("Policy or content rejection")
+    COMPLAINT = "complaint", _("Complaint")
+    OTHER = "other", _("Other failure")
+
+
 class DeliveryStatus(models.TextChoices):
     """`Delivery.Status`."""
 
@@ -161,6 +174,9 @@ class DeliveryStatus(models.TextChoices):
     SENT = "sent", _("Sent")
     DEFERRED = "deferred", _("Deferred")
     FAILED = "failed", _("Failed")
+    # Later events of a sent message: a bounce report (DSN) or a complaint.
+    BOUNCED = "bounced", _("Bounced")
+    COMPLAINED = "complained", _("Complained")
 
 
 # The rules of the domain, each written once. The QuerySet methods below and
@@ -173,8 +189,11 @@ class DeliveryStatus(models.TextChoices):
 MAILING_MAY_SEND = Q(is_active=True, is_paused=False) & ~Q(
     status=MailingStatus.FINISHED
 )
-# ... and its owner is not blocked (a join: not part of the index).
-MAILING_SENDABLE = MAILING_MAY_SEND & Q(owner__is_active=True)
+# ... and its owner is neither blocked nor paused by the reputation guard
+# (a join: not part of the index).
+MAILING_SENDABLE = MAILING_MAY_SEND & Q(
+    owner__is_active=True, owner__sending_paused_at__isnull=True
+)
 # The home page's "active mailings": running and enabled by the managers
 # (paused ones count: they are still running).
 MAILING_ACTIVE = Q(status=MailingStatus.RUNNING, is_active=True)
@@ -238,7 +257,8 @@ class MailingQuerySet(models.QuerySet):
         return self.sendable().filter(next_run_at__lte=now)
 
     def with_stats(self):
-        """Each mailing with `sent`, `failed` and `last_sent_at`, from its
+        """Each mailing with `sent`, `failed`, `bounced`, `complained` and
+        `last_sent_at`, from its
         runs' counters: subqueries per mailing row, no delivery read."""
         last_sent = (
             Run.objects.filter(mailing_id=OuterRef("pk"), last_sent_at__isnull=False)
@@ -248,6 +268,8 @@ class MailingQuerySet(models.QuerySet):
         return self.annotate(
             sent=Coalesce(_run_sum("sent_count"), Value(0)),
             failed=Coalesce(_run_sum("failed_count"), Value(0)),
+            bounced=Coalesce(_run_sum("bounced_count"), Value(0)),
+            complained=Coalesce(_run_sum("complained_count"), Value(0)),
             last_sent_at=Subquery(last_sent),
         )
 
@@ -459,6 +481,11 @@ class Run(models.Model):
     sent_count = models.PositiveIntegerField(default=0)
     failed_count = models.PositiveIntegerField(default=0)
     deferred_count = models.PositiveIntegerField(default=0)
+    # Of the sent ones, those that bounced later (a DSN, a provider's event)
+    # or drew a complaint: they stay counted as sent as well.
+    # (db_default: the planner's raw INSERTs name only the columns they set.)
+    bounced_count = models.PositiveIntegerField(db_default=0)
+    complained_count = models.PositiveIntegerField(db_default=0)
     last_sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -516,6 +543,15 @@ class Delivery(models.Model):
     last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     server_response = models.TextField(_("server reply"), blank=True)
+    # What a refusal or a bounce report came to (deliverability.classify):
+    # hard_bounce, soft, policy, … ; blank while none came.
+    bounce_class = models.CharField(
+        _("bounce class"),
+        max_length=20,
+        choices=BounceClass.choices,
+        blank=True,
+        db_default="",
+    )
     message_id = models.CharField("Message-ID", max_length=255, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=100, blank=True)
@@ -580,6 +616,47 @@ class DeliveryAttempt(models.Model):
         return f"#{self.number} {self.get_outcome_display()}: {self.server_response}"
 
 
+class SuppressionQuerySet(models.QuerySet):
+    def record(
+        self, *, owner_id: int, email: str, reason: str, source: str, client_id=None
+    ) -> "Suppression":
+        """Suppress an address of one owner for `reason` (idempotent): the
+        rule every writer follows (the unsubscribe pages, the bounce and
+        complaint intake).
+
+        An existing entry the customer could lift (added by hand, hard
+        bounce) becomes the recipient's own when the recipient unsubscribes
+        or complains, so the customer can no longer lift it; an entry the
+        recipient made stays as it is. The entry remembers the client row it
+        came from. Raises ValueError for a reason not in Suppression.Reason.
+        """
+        if reason not in Suppression.Reason.values:
+            raise ValueError(f"Unknown suppression reason {reason!r}.")
+        with transaction.atomic():
+            entry, created = self.get_or_create(
+                owner_id=owner_id,
+                email=normalize_email(email),
+                defaults={
+                    "reason": reason,
+                    "source": source[:255],
+                    "client_id": client_id,
+                },
+            )
+            if created:
+                return entry
+            entry = self.select_for_update().get(pk=entry.pk)
+            changed = []
+            if entry.removable and reason in Suppression.RECIPIENT_REASONS:
+                entry.reason, entry.source = reason, source[:255]
+                changed += ["reason", "source"]
+            if client_id and entry.client_id is None:
+                entry.client_id = client_id
+                changed.append("client_id")
+            if changed:
+                entry.save(update_fields=changed)
+            return entry
+
+
 class Suppression(models.Model):
     """An address that one owner's mailings never send to again.
 
@@ -610,6 +687,8 @@ class Suppression(models.Model):
     # the link keeps answering "you are unsubscribed" after the deletion.
     client_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(_("added"), auto_now_add=True)
+
+    objects = SuppressionQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("suppressed address")
@@ -653,6 +732,13 @@ class Suppression(models.Model):
         label = SUPPRESSION_SOURCES.get(source)
         if label is None:
             return self.source
+        mailing_id, _sep, delivery_id = mailing_id.partition(_DELIVERY_SUFFIX)
+        if delivery_id:
+            return _("%(source)s, mailing #%(id)s, delivery #%(delivery)s") % {
+                "source": label,
+                "id": mailing_id,
+                "delivery": delivery_id,
+            }
         if mailing_id:
             return _("%(source)s, mailing #%(id)s") % {
                 "source": label,
@@ -663,10 +749,15 @@ class Suppression(models.Model):
 
 # The sources Mailsite itself writes on suppression entries, and their labels.
 _MAILING_SUFFIX = ", mailing #"
+_DELIVERY_SUFFIX = ", delivery #"
 SUPPRESSION_SOURCES = {
     "added by hand": _("added by hand"),
     "unsubscribe link": _("unsubscribe link"),
     "one-click unsubscribe": _("one-click unsubscribe"),
+    "SMTP reply": _("SMTP reply"),
+    "bounce report": _("bounce report"),
+    "complaint report": _("complaint report"),
+    "provider webhook": _("provider webhook"),
 }
 
 
@@ -678,6 +769,8 @@ class ModerationEvent(models.Model):
         UNBLOCK_USER = "unblock_user", _("Unblocked user")
         DISABLE_MAILING = "disable_mailing", _("Disabled mailing")
         ENABLE_MAILING = "enable_mailing", _("Enabled mailing")
+        PAUSE_SENDING = "pause_sending", _("Paused sending (reputation)")
+        RESUME_SENDING = "resume_sending", _("Resumed sending")
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -714,7 +807,8 @@ class ModerationEvent(models.Model):
     def __str__(self):
         target = self.target_user or self.target_mailing
         return _("%(actor)s %(action)s %(target)s") % {
-            "actor": self.actor,
+            # No actor: the platform itself (the reputation guard).
+            "actor": self.actor or "Mailsite",
             "action": self.get_action_display().lower(),
             "target": target,
         }

@@ -374,12 +374,14 @@ def mailing_last_test_send(*, mailing: Mailing):
 def mailing_runs(*, mailing: Mailing) -> QuerySet[Run]:
     """The mailing's runs, newest first, with their counters under the names
     the pages use: total, pending (waiting or being sent), sent, deferred,
-    failed."""
+    failed, and of the sent ones bounced and complained."""
     return mailing.runs.annotate(
         total=F("delivery_count"),
         sent=F("sent_count"),
         failed=F("failed_count"),
         deferred=F("deferred_count"),
+        bounced=F("bounced_count"),
+        complained=F("complained_count"),
         pending=F("delivery_count")
         - F("sent_count")
         - F("failed_count")

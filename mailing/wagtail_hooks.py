@@ -309,4 +309,6 @@ def _managers_see_moderation_only(request, menu_items):
     if user.is_superuser or roles.is_content_manager(user):
         return
     if roles.is_manager(user):
-        menu_items[:] = [item for item in menu_items if item.name == "moderation"]
+        menu_items[:] = [
+            item for item in menu_items if item.name in ("moderation", "reputation")
+        ]

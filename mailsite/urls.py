@@ -28,6 +28,8 @@ urlpatterns = [
     path("m/", include("mailing.public_urls")),
     # /subscribe/... and /m/preferences/...
     path("", include("audience.public_urls")),
+    # Mail providers' bounce and complaint events (deliverability.webhooks).
+    path("webhooks/anymail/", include("anymail.urls")),
     path("sitemap.xml", sitemap, name="sitemap"),
     path("", include("blog.urls")),
 ]

@@ -1,6 +1,7 @@
 import pytest
 
 from deliverability.localdns import LocalDNSServer
+from mailing.tests.conftest import role_users  # noqa: F401 (shared fixture)
 
 
 @pytest.fixture

@@ -11,7 +11,9 @@ refuses recipients, "garbage" answers the message with text that is not
 SMTP, "stall" takes the message and then says nothing for `stall_seconds`,
 "refuse" closes every connection at once, "drop" hangs up in the middle of
 DATA. `down()` stops listening altogether (connection refused) and `up()`
-listens again on the same port. Like Postfix it offers SMTPUTF8 (addresses
+listens again on the same port. `sink.replies` maps an address to the reply
+its RCPT gets (e.g. "550 5.1.1 …" for a dead mailbox), whatever the mode.
+Like Postfix it offers SMTPUTF8 (addresses
 with a UTF-8 local part); `sink.smtputf8 = False` withdraws that for the
 connections made after it.
 """
@@ -82,6 +84,9 @@ class SinkHandler:
         return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        reply = self.sink.replies.get(address.lower())
+        if reply:
+            return reply
         if self.sink.mode == "550":
             return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
         envelope.rcpt_tos.append(address)
@@ -168,6 +173,7 @@ class SMTPSink:
         self._counter = itertools.count(1)
         self.handler = SinkHandler(self)
         self.mode = "accept"
+        self.replies: dict[str, str] = {}
         self.stall_seconds = 30.0
         self.pipelining = True
         self.smtputf8 = True

@@ -7,6 +7,12 @@ attempts of those rows are logged, and the run counters move by what those
 rows went from (as claimed) and to, so that a dispatcher whose lease ran
 out counts nothing twice. On PostgreSQL that is one statement, committed in
 the same round trip; elsewhere the ORM in one transaction.
+
+A failure is classified (`deliverability.classify`): a hard bounce (a dead
+mailbox or domain, RFC 3463 `5.1.x`, `5.2.1` …) puts the address on the
+owner's suppression list in the same write, and so does a soft bounce
+(deferred until it failed) that is the SOFT_BOUNCE_LIMIT-th of that address
+within SOFT_BOUNCE_DAYS; policy refusals (`5.7.x`) are only failed.
 """
 
 import contextlib
@@ -31,7 +37,8 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from mailing.models import Delivery, DeliveryAttempt, Run
+from deliverability.classify import POLICY, SOFT, classify_reply
+from mailing.models import Delivery, DeliveryAttempt, Mailing, Run, Suppression
 
 from .claim import CHUNK
 from .config import EngineConfig
@@ -51,6 +58,12 @@ WRITE_TRIES = 3
 GROUP_COMMIT_SECONDS = 0.1
 GROUP_COMMIT_ROWS = 1000
 _STOP = object()
+# Soft bounces: an address whose deliveries failed after being deferred this
+# many times within this many days is suppressed like a hard bounce.
+SOFT_BOUNCE_LIMIT = 3
+SOFT_BOUNCE_DAYS = 15
+# The suppression entries' source (Suppression.source_display knows it).
+SMTP_SOURCE = "SMTP reply"
 
 _WRITE_FIELDS = [
     "status",
@@ -59,6 +72,7 @@ _WRITE_FIELDS = [
     "next_attempt_at",
     "server_response",
     "message_id",
+    "bounce_class",
     "lease_expires_at",
     "claimed_by",
 ]
@@ -85,8 +99,10 @@ class Attempt(NamedTuple):
 class Settled(NamedTuple):
     """A delivery's new state after one outcome, ready to be written.
 
-    The first nine fields are the columns of the write; `was` is the run
-    counter the row was in when claimed, `kind` the report's counter.
+    The first nine fields and `bounce_class` are the columns of the write
+    (`bounce_class` last, so that journal lines written before it existed
+    still read); `was` is the run counter the row was in when claimed,
+    `kind` the report's counter.
     """
 
     pk: int
@@ -102,6 +118,16 @@ class Settled(NamedTuple):
     kind: str
     attempt: Attempt | None
     connection_failed: bool = False
+    bounce_class: str = ""
+
+
+def _bounce_class(outcome: Outcome, status: str) -> str:
+    """The classification stored with a failure ("" for anything else)."""
+    if status != Delivery.Status.FAILED:
+        return ""
+    if outcome.status == Delivery.Status.DEFERRED:
+        return SOFT  # deferred until the attempts ran out
+    return classify_reply(outcome.code, outcome.text).kind
 
 
 def settle(row: dict, outcome: Outcome | None, *, now, config: EngineConfig) -> Settled:
@@ -109,7 +135,7 @@ def settle(row: dict, outcome: Outcome | None, *, now, config: EngineConfig) -> 
     because the breaker opened, so it goes back into the queue)."""
     status, tries = row["status"], row["attempts"]
     last_attempt_at, next_attempt_at = row["last_attempt_at"], row["next_attempt_at"]
-    response, attempt = row["server_response"], None
+    response, attempt, bounce_class = row["server_response"], None, ""
     if outcome is None:
         status = counted_as(Delivery.Status.PENDING, tries)
         kind = RELEASED
@@ -127,6 +153,7 @@ def settle(row: dict, outcome: Outcome | None, *, now, config: EngineConfig) -> 
             next_attempt_at = retry_at(now, tries, config)
         attempt = Attempt(tries, now, status, outcome.code, outcome.text)
         kind = status
+        bounce_class = _bounce_class(outcome, status)
     return Settled(
         row["pk"],
         row["token"],
@@ -141,6 +168,7 @@ def settle(row: dict, outcome: Outcome | None, *, now, config: EngineConfig) -> 
         kind,
         attempt,
         outcome is not None and outcome.connection_failed,
+        bounce_class,
     )
 
 
@@ -161,6 +189,9 @@ class DispatchReport:
     deferred: int = 0
     failed: int = 0
     released: int = 0
+    # Of the failed, those the server refused by policy (5.7.x): the
+    # sender's problem, not the address's, so they are counted apart.
+    policy: int = 0
     paused_runs: list[int] = field(default_factory=list)
     runs: set[int] = field(default_factory=set)
     processes: int = 1
@@ -182,6 +213,7 @@ class DispatchReport:
         self.deferred += other.deferred
         self.failed += other.failed
         self.released += other.released
+        self.policy += other.policy
         self.paused_runs += [r for r in other.paused_runs if r not in self.paused_runs]
         self.runs |= other.runs
         self.processes += other.processes
@@ -191,6 +223,8 @@ class DispatchReport:
             f"{self.sent} sent, {self.deferred} deferred, {self.failed} failed"
             f" in {len(self.runs)} run(s)"
         )
+        if self.policy:
+            text += f" ({self.policy} of the failed refused by policy)"
         if self.processes > 1:
             text += f" by {self.processes} processes"
         if self.paused_runs:
@@ -234,6 +268,7 @@ def _write_generic(settled: list[Settled]) -> set[int]:
                 next_attempt_at=item.next_attempt_at,
                 server_response=item.server_response,
                 message_id=item.message_id,
+                bounce_class=item.bounce_class,
                 lease_expires_at=None,
                 claimed_by="",
             )
@@ -248,7 +283,49 @@ def _write_generic(settled: list[Settled]) -> set[int]:
         if item.attempt is not None
     )
     _move_counters(mine)
+    _suppress_bounced(mine)
     return {item.pk for item in mine}
+
+
+def _suppress_bounced(written: list[Settled]) -> None:
+    """Suppress the addresses of written hard bounces, and of soft bounces
+    that are their address's SOFT_BOUNCE_LIMIT-th within SOFT_BOUNCE_DAYS
+    (the ORM's version of the PostgreSQL statement's `suppressed` part)."""
+    bounced = [i for i in written if i.bounce_class in ("hard_bounce", SOFT)]
+    if not bounced:
+        return
+    rows = {
+        pk: (email, owner_id, mailing_id, client_id)
+        for pk, email, owner_id, mailing_id, client_id in Delivery.objects.filter(
+            pk__in=[i.pk for i in bounced]
+        ).values_list(
+            "pk", "email", "run__mailing__owner_id", "run__mailing_id", "client_id"
+        )
+    }
+    since = timezone.now() - timedelta(days=SOFT_BOUNCE_DAYS)
+    entries = []
+    for item in bounced:
+        email, owner_id, mailing_id, client_id = rows[item.pk]
+        if item.bounce_class == SOFT:
+            repeated = Delivery.objects.filter(
+                run__mailing__owner_id=owner_id,
+                email=email,
+                status=Delivery.Status.FAILED,
+                bounce_class=SOFT,
+                last_attempt_at__gte=since,
+            ).count()
+            if repeated < SOFT_BOUNCE_LIMIT:
+                continue
+        entries.append(
+            Suppression(
+                owner_id=owner_id,
+                email=email,
+                reason=Suppression.Reason.HARD_BOUNCE,
+                source=f"{SMTP_SOURCE}, mailing #{mailing_id}, delivery #{item.pk}",
+                client_id=client_id,
+            )
+        )
+    Suppression.objects.bulk_create(entries, ignore_conflicts=True)
 
 
 def _move_counters(written: list[Settled]) -> None:
@@ -286,7 +363,8 @@ _POSTGRESQL_WRITE = """
             (e->>3)::int AS attempts,
             (e->>4)::timestamptz AS last_attempt_at,
             (e->>5)::timestamptz AS next_attempt_at,
-            e->>6 AS server_response, e->>7 AS message_id, e->>8 AS was
+            e->>6 AS server_response, e->>7 AS message_id, e->>8 AS was,
+            e->>9 AS bounce_class
         FROM json_array_elements(%s::json) AS e
     ), written AS (
         UPDATE {delivery} AS d SET
@@ -294,11 +372,12 @@ _POSTGRESQL_WRITE = """
             last_attempt_at = v.last_attempt_at,
             next_attempt_at = v.next_attempt_at,
             server_response = v.server_response,
-            message_id = v.message_id,
+            message_id = v.message_id, bounce_class = v.bounce_class,
             lease_expires_at = NULL, claimed_by = ''
         FROM v
         WHERE d.id = v.id AND d.claimed_by = v.token AND d.status = 'sending'
-        RETURNING d.id, d.run_id, d.last_attempt_at, v.was,
+        RETURNING d.id, d.run_id, d.last_attempt_at, v.was, d.email,
+            d.client_id, d.bounce_class,
             CASE WHEN d.status IN ('sent', 'failed') THEN d.status
                  WHEN d.attempts > 0 THEN 'deferred'
                  ELSE 'pending' END AS now_in
@@ -327,6 +406,29 @@ _POSTGRESQL_WRITE = """
             deferred_count = GREATEST(r.deferred_count + c.deferred, 0),
             last_sent_at = GREATEST(r.last_sent_at, c.last)
         FROM changes c WHERE r.id = c.run_id
+    ), suppressed AS (
+        -- Hard bounces, and soft ones that make SOFT_BOUNCE_LIMIT within
+        -- SOFT_BOUNCE_DAYS (this statement's own rows are not visible to
+        -- the count, hence the one added). Empty unless a row bounced.
+        INSERT INTO {suppression}
+            (owner_id, email, reason, source, client_id, created_at)
+        SELECT m.owner_id, w.email, 'hard_bounce',
+            %s || ', mailing #' || m.id || ', delivery #' || w.id,
+            w.client_id, now()
+        FROM written w
+        JOIN {run} r ON r.id = w.run_id
+        JOIN {mailing} m ON m.id = r.mailing_id
+        WHERE w.bounce_class = 'hard_bounce'
+            OR (w.bounce_class = 'soft' AND 1 + (
+                SELECT count(*) FROM {delivery} d2
+                JOIN {run} r2 ON r2.id = d2.run_id
+                JOIN {mailing} m2 ON m2.id = r2.mailing_id
+                WHERE d2.email = w.email AND m2.owner_id = m.owner_id
+                    AND d2.status = 'failed' AND d2.bounce_class = 'soft'
+                    AND d2.id <> w.id
+                    AND d2.last_attempt_at >= now() - %s * interval '1 day'
+            ) >= %s)
+        ON CONFLICT (owner_id, email) DO NOTHING
     )
     SELECT id FROM written
 """
@@ -339,22 +441,31 @@ def _write_postgresql(settled: list[Settled]) -> set[int]:
     (Django's bulk_update would build a CASE per field and row in Python,
     and an array parameter per column costs the driver a Python call per
     value: both cost more than sending the batch), and data-modifying CTEs
-    update the deliveries still ours, log their attempts and move their
-    runs' counters. One statement in autocommit is one round trip with its
-    commit; deltas are summed per run, one UPDATE of each.
+    update the deliveries still ours, log their attempts, move their
+    runs' counters and suppress the addresses that bounced. One statement
+    in autocommit is one round trip with its commit; deltas are summed per
+    run, one UPDATE of each.
     """
     sql = _POSTGRESQL_WRITE.format(
         delivery=Delivery._meta.db_table,
         attempt=DeliveryAttempt._meta.db_table,
         run=Run._meta.db_table,
+        mailing=Mailing._meta.db_table,
+        suppression=Suppression._meta.db_table,
     )
-    rows = json.dumps([item[:9] for item in settled], default=datetime.isoformat)
+    rows = json.dumps(
+        [(*item[:9], item.bounce_class) for item in settled],
+        default=datetime.isoformat,
+    )
     attempts = json.dumps(
         [(item.pk, *item.attempt) for item in settled if item.attempt],
         default=datetime.isoformat,
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [rows, attempts])
+        cursor.execute(
+            sql,
+            [rows, attempts, SMTP_SOURCE, SOFT_BOUNCE_DAYS, SOFT_BOUNCE_LIMIT],
+        )
         return {pk for (pk,) in cursor.fetchall()}
 
 
@@ -475,6 +586,8 @@ class ResultWriter:
         for item in settled:
             if item.pk in written:
                 self.report.count(item.kind)
+                if item.bounce_class == POLICY:
+                    self.report.policy += 1
         if len(written) < len(settled):
             logger.warning(
                 "%s result(s) not stored: their lease ran out and another "

@@ -91,26 +91,13 @@ def suppression_record(
     made stays as it is. The entry remembers the client row it came from.
     Raises ValueError for a reason that is not one of Suppression.Reason.
     """
-    if reason not in Suppression.Reason.values:
-        raise ValueError(f"Unknown suppression reason {reason!r}.")
-    entry, created = Suppression.objects.get_or_create(
+    return Suppression.objects.record(
         owner_id=owner_id,
-        email=normalize_email(email),
-        defaults={"reason": reason, "source": source[:255], "client_id": client_id},
+        email=email,
+        reason=reason,
+        source=source,
+        client_id=client_id,
     )
-    if created:
-        return entry
-    entry = Suppression.objects.select_for_update().get(pk=entry.pk)
-    changed = []
-    if entry.removable and reason in Suppression.RECIPIENT_REASONS:
-        entry.reason, entry.source = reason, source[:255]
-        changed += ["reason", "source"]
-    if client_id and entry.client_id is None:
-        entry.client_id = client_id
-        changed.append("client_id")
-    if changed:
-        entry.save(update_fields=changed)
-    return entry
 
 
 @transaction.atomic

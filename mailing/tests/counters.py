@@ -10,13 +10,17 @@ from mailing.models import Delivery, Run
 
 def run_counters_counted(run: Run) -> dict:
     """The counters of `run`, counted from its deliveries."""
-    final = ["sent", "failed"]
+    # Bounced and complained deliveries were sent: they stay counted there.
+    sent = ["sent", "bounced", "complained"]
+    final = [*sent, "failed"]
     return Delivery.objects.filter(run=run).aggregate(
         delivery_count=Count("pk"),
-        sent_count=Count("pk", filter=Q(status="sent")),
+        sent_count=Count("pk", filter=Q(status__in=sent)),
         failed_count=Count("pk", filter=Q(status="failed")),
         deferred_count=Count("pk", filter=Q(attempts__gt=0) & ~Q(status__in=final)),
-        last_sent_at=Max("last_attempt_at", filter=Q(status="sent")),
+        bounced_count=Count("pk", filter=Q(status="bounced")),
+        complained_count=Count("pk", filter=Q(status="complained")),
+        last_sent_at=Max("last_attempt_at", filter=Q(status__in=sent)),
     )
 
 

@@ -6,7 +6,7 @@ import io
 import pytest
 
 from mailing import demo
-from mailing.models import Client, Delivery, Mailing, Run
+from mailing.models import Client, Delivery, Mailing, Run, Suppression
 from mailing.tests.engine_support import assert_counters_match
 
 
@@ -23,7 +23,14 @@ def test_seed_is_idempotent():
     replies = set(Delivery.objects.values_list("server_response", flat=True))
     assert any(r.startswith("250 ") for r in replies)
     assert any(r.startswith("550 ") for r in replies)
-    assert not Delivery.objects.exclude(status__in=["sent", "failed"]).exists()
+    assert not Delivery.objects.exclude(
+        status__in=["sent", "failed", "bounced"]
+    ).exists()
+    # A message that bounced later, and its address suppressed for it.
+    bounced = Delivery.objects.get(status="bounced")
+    entry = Suppression.objects.get(email=bounced.email)
+    assert entry.reason == "hard_bounce"
+    assert entry.source.endswith(f"delivery #{bounced.pk}")
 
 
 @pytest.mark.django_db

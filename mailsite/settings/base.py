@@ -5,6 +5,7 @@ table in the README); each variable has an embedded default so that a fresh
 clone runs with no configuration at all.
 """
 
+import secrets
 from pathlib import Path
 
 import environ
@@ -26,6 +27,7 @@ INSTALLED_APPS = [
     "mailing",
     "deliverability",
     "audience",
+    "anymail",
     "home",
     "blog",
     "site_common",
@@ -249,6 +251,30 @@ DNS_TIMEOUT = env.float("DNS_TIMEOUT", default=3)
 # unsubscribe link, the platform's DKIM key) hold mailings only when on:
 # production turns it on (deliverability/preflight.py).
 PREFLIGHT_STRICT = env.bool("PREFLIGHT_STRICT", default=False)
+# Bounces and complaints: the mailbox `fetch_bounces` reads
+# (imaps://user:pass@host:993/INBOX; empty: none), and the reputation guard
+# that pauses a customer whose hard-bounce or complaint rate over the window
+# passes its limit (each rate only once the window holds that many
+# deliveries).
+BOUNCE_MAILBOX_URL = env("BOUNCE_MAILBOX_URL", default="")
+REPUTATION_WINDOW_DAYS = env.int("REPUTATION_WINDOW_DAYS", default=30)
+REPUTATION_HARD_BOUNCE_RATE = env.float("REPUTATION_HARD_BOUNCE_RATE", default=0.05)
+REPUTATION_HARD_BOUNCE_MIN = env.int("REPUTATION_HARD_BOUNCE_MIN", default=200)
+REPUTATION_COMPLAINT_RATE = env.float("REPUTATION_COMPLAINT_RATE", default=0.001)
+REPUTATION_COMPLAINT_MIN = env.int("REPUTATION_COMPLAINT_MIN", default=1000)
+# Mail providers' tracking webhooks (django-anymail) at
+# /webhooks/anymail/<provider>/tracking/, authenticated by basic auth with
+# ANYMAIL_WEBHOOK_SECRET ("user:password"; unset: a random secret nobody
+# knows, so every post is refused), plus the providers' signing keys.
+ANYMAIL = {
+    "WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET", default="")
+    or "unset:" + secrets.token_urlsafe(32),
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env("MAILGUN_WEBHOOK_SIGNING_KEY", default=""),
+    "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY": env(
+        "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY", default=""
+    )
+    or None,
+}
 
 _VALIDATORS = "django.contrib.auth.password_validation"
 AUTH_PASSWORD_VALIDATORS = [
@@ -347,7 +373,12 @@ CRONJOBS = [
     ("* * * * *", "mailing.cron.send_due_mailings"),
     # Daily DNS re-check of verified sending domains.
     ("17 4 * * *", "deliverability.cron.recheck_sending_domains"),
+    # Customers whose bounce or complaint rate went too high are paused.
+    ("*/5 * * * *", "deliverability.cron.check_reputation"),
 ]
+if BOUNCE_MAILBOX_URL:
+    # Bounces forwarded to a mailbox are read every few minutes.
+    CRONJOBS.append(("*/3 * * * *", "deliverability.cron.fetch_bounces"))
 CRONTAB_COMMAND_PREFIX = "DJANGO_SETTINGS_MODULE=" + env(
     "DJANGO_SETTINGS_MODULE", default="mailsite.settings.production"
 )

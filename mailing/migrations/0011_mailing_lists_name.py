@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('audience', '0001_lists_subscriptions'),
-        ('mailing', '0009_mailing_held'),
+        ('mailing', '0010_bounces_and_complaints'),
     ]
 
     operations = [
