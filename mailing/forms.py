@@ -10,6 +10,7 @@ from django.utils.formats import date_format
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
+from audience.selectors import mailing_list_list
 from deliverability.selectors import sender_list, senders_usable
 from mailing import services
 from mailing.addresses import MAX_LENGTH as MAX_EMAIL_LENGTH
@@ -142,12 +143,31 @@ class MailingForm(forms.ModelForm):
         widget=ClientPicker(),
         help_text=_("Search and pick clients one by one, or tick “all my clients”."),
     )
+    lists = forms.ModelMultipleChoiceField(
+        queryset=Client.objects.none(),
+        required=False,
+        label=_("Lists"),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "Their subscribed members receive it too; a client on several lists "
+            "gets it once."
+        ),
+    )
 
-    field_order = ["message", "sender", "all_clients", "clients", "start_at", "end_at"]
+    field_order = [
+        "name",
+        "message",
+        "sender",
+        "lists",
+        "all_clients",
+        "clients",
+        "start_at",
+        "end_at",
+    ]
 
     class Meta:
         model = Mailing
-        fields = ["message", "sender", "start_at", "end_at", "periodicity"]
+        fields = ["name", "message", "sender", "start_at", "end_at", "periodicity"]
         widgets = {
             "start_at": DateTimeLocalInput(),
             "end_at": DateTimeLocalInput(),
@@ -155,6 +175,7 @@ class MailingForm(forms.ModelForm):
         labels = {"start_at": _("Start"), "end_at": _("End")}
         help_texts = {
             "end_at": _("Nothing is sent at or after the end."),
+            "name": _("Yours to tell mailings apart; the subject stands in if empty."),
         }
 
     def __init__(self, *args, owner, **kwargs):
@@ -170,6 +191,16 @@ class MailingForm(forms.ModelForm):
         self.fields["message"].error_messages["invalid_choice"] = _(
             "The chosen message is not one of your messages."
         )
+        self.fields["lists"].queryset = mailing_list_list(owner=owner)
+        self.fields["lists"].error_messages["invalid_choice"] = _(
+            "A chosen list is not one of your lists."
+        )
+        if not self.fields["lists"].queryset.exists():
+            del self.fields["lists"]
+        elif self.instance.pk:
+            self.initial["lists"] = list(
+                self.instance.lists.values_list("pk", flat=True)
+            )
         self._sender_choices(owner)
         self.fields["start_at"].help_text = _(
             "In %(zone)s time; a start in the past or now sends the first run at once."
@@ -237,6 +268,7 @@ class MailingForm(forms.ModelForm):
                     owner=self.instance.owner,
                     clients=cleaned.get("clients"),
                     all_clients=everyone,
+                    lists=cleaned.get("lists") or (),
                 )
             except ValidationError as error:
                 self.add_error(None, error)
@@ -245,6 +277,8 @@ class MailingForm(forms.ModelForm):
     def service_kwargs(self) -> dict:
         data = self.cleaned_data
         return {
+            "name": data.get("name", ""),
+            "lists": list(data.get("lists") or []),
             "message": data["message"],
             "clients": list(data.get("clients") or []),
             "all_clients": data.get("all_clients", False),

@@ -337,8 +337,19 @@ class Mailing(models.Model):
         related_name="mailings",
         verbose_name=_("message"),
     )
+    # The customer's own name for the mailing; the subject (with its
+    # placeholders) stands in while it is empty.
+    name = models.CharField(_("name"), max_length=200, blank=True)
     clients = models.ManyToManyField(
         Client, related_name="mailings", blank=True, verbose_name=_("clients")
+    )
+    # The lists' subscribed members are added to `clients` when a run is
+    # planned (mailing.engine.planner), each client once.
+    lists = models.ManyToManyField(
+        "audience.MailingList",
+        related_name="mailings",
+        blank=True,
+        verbose_name=_("lists"),
     )
     start_at = models.DateTimeField(_("start"))
     end_at = models.DateTimeField(_("end"))
@@ -406,10 +417,15 @@ class Mailing(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.message.subject} ({self.get_periodicity_display().lower()})"
+        return f"{self.title} ({self.get_periodicity_display().lower()})"
 
     def get_absolute_url(self):
         return reverse("mailing:mailing_detail", args=[self.pk])
+
+    @property
+    def title(self) -> str:
+        """The mailing's name, or its message's subject when it has none."""
+        return self.name or self.message.subject
 
     @property
     def is_held(self) -> bool:

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
+from audience.selectors import client_subscriptions, mailing_list_list
 from mailing import selectors, services
 from mailing.csvfiles import SafeCSVWriter
 from mailing.forms import (
@@ -126,7 +127,12 @@ def client_detail(request, pk):
     return render(
         request,
         "mailing/client_detail.html",
-        {"client": client, "suppression": suppression},
+        {
+            "client": client,
+            "suppression": suppression,
+            "subscriptions": client_subscriptions(client=client),
+            "lists": mailing_list_list(owner=request.user),
+        },
     )
 
 

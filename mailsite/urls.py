@@ -24,7 +24,10 @@ urlpatterns = [
     ),
     path("app/", include("mailing.urls")),
     path("app/", include("deliverability.urls")),
+    path("app/", include("audience.urls")),
     path("m/", include("mailing.public_urls")),
+    # /subscribe/... and /m/preferences/...
+    path("", include("audience.public_urls")),
     # Mail providers' bounce and complaint events (deliverability.webhooks).
     path("webhooks/anymail/", include("anymail.urls")),
     path("sitemap.xml", sitemap, name="sitemap"),

@@ -10,10 +10,11 @@ now" service and the mailing page's "Check" button too.
 
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audience.selectors import list_subscribed_client_ids
 from deliverability.preflight import (
     Finding,
     content_findings,
@@ -48,11 +49,19 @@ class SampleRecipient:
 
 
 def _receivers(mailing: Mailing):
+    """The clients a run would mail: picked directly or subscribed to one of
+    the mailing's lists (as the planner selects them), not unsubscribed,
+    not suppressed."""
     suppressed = Suppression.objects.filter(
         owner_id=mailing.owner_id, email=OuterRef("email")
     )
-    return mailing.clients.filter(unsubscribed_at__isnull=True).exclude(
-        Exists(suppressed)
+    members = list_subscribed_client_ids(list_ids=mailing.lists.values("pk"))
+    return (
+        Client.objects.filter(owner_id=mailing.owner_id)
+        .filter(Q(mailings=mailing) | Q(pk__in=members))
+        .filter(unsubscribed_at__isnull=True)
+        .exclude(Exists(suppressed))
+        .distinct()
     )
 
 

@@ -18,25 +18,31 @@ from mailing.models import Client, Mailing, Message, ModerationEvent
 from mailing.scheduling import next_run_at_for
 
 NO_CLIENTS_YET = gettext_lazy("You have no clients yet; add some first.")
-CHOOSE_CLIENTS = gettext_lazy("Choose at least one client, or “all my clients”.")
+CHOOSE_CLIENTS = gettext_lazy(
+    "Choose at least one client or list, or “all my clients”."
+)
 
 
 def mailing_recipients(
-    *, owner: User, clients, all_clients: bool
+    *, owner: User, clients, all_clients: bool, lists=()
 ) -> list[Client] | None:
     """The chosen clients, or None for all of the owner's (not read here:
-    an address book may hold a million).
+    an address book may hold a million). With lists chosen, no client need
+    be (the lists' members are read when a run is planned).
 
-    Raises ValidationError on "clients": none chosen, "all" with an empty
-    address book, or a client of another user. The mailing form asks it
-    too, to show the error beside the other fields' errors.
+    Raises ValidationError on "clients": none chosen and no list, "all"
+    with an empty address book, or a client of another user; on "lists": a
+    list of another user. The mailing form asks it too, to show the error
+    beside the other fields' errors.
     """
+    if any(mailing_list.owner_id != owner.pk for mailing_list in lists or ()):
+        raise ValidationError({"lists": _("A chosen list belongs to another user.")})
     if all_clients:
         if not Client.objects.filter(owner=owner).exists():
             raise ValidationError({"clients": NO_CLIENTS_YET})
         return None
     chosen = list(clients or [])
-    if not chosen:
+    if not chosen and not lists:
         raise ValidationError({"clients": CHOOSE_CLIENTS})
     if any(client.owner_id != owner.pk for client in chosen):
         raise ValidationError(
@@ -80,7 +86,7 @@ def _set_all_clients(mailing: Mailing) -> None:
     owner_counts_invalidate(mailing.owner_id)
 
 
-def _save_and_plan(mailing: Mailing, *, clients, all_clients, now) -> Mailing:
+def _save_and_plan(mailing: Mailing, *, clients, all_clients, now, lists=()) -> Mailing:
     """Validate, plan the next occurrence, save with its clients and queue a
     run on commit when one is due now."""
     mailing.full_clean(exclude=["next_run_at"])
@@ -93,8 +99,9 @@ def _save_and_plan(mailing: Mailing, *, clients, all_clients, now) -> Mailing:
                 )
             }
         )
+    lists = list(lists or ())
     chosen = mailing_recipients(
-        owner=mailing.owner, clients=clients, all_clients=all_clients
+        owner=mailing.owner, clients=clients, all_clients=all_clients, lists=lists
     )
     _plan(mailing, now=now)
     mailing.save()
@@ -102,6 +109,7 @@ def _save_and_plan(mailing: Mailing, *, clients, all_clients, now) -> Mailing:
         _set_all_clients(mailing)
     else:
         mailing.clients.set(chosen)
+    mailing.lists.set(lists)
     if _is_due(mailing, now):
         _enqueue_run(mailing)
     return mailing
@@ -137,15 +145,18 @@ def mailing_create(
     periodicity: str = Mailing.Periodicity.ONCE,
     clients=(),
     all_clients: bool = False,
+    lists=(),
+    name: str = "",
     sender=None,
     now: datetime | None = None,
 ) -> Mailing:
     """Create a mailing and plan its first occurrence.
 
     When the window already holds now, its first run is queued on commit.
-    Raises ValidationError: end before start, a window wholly in the past,
-    no clients, a message, client or sender of another user, a sender on a
-    domain that is not verified.
+    The recipients are `clients` (or all the owner's) and the subscribed
+    members of `lists`. Raises ValidationError: end before start, a window
+    wholly in the past, no clients nor lists, a message, client, list or
+    sender of another user, a sender on a domain that is not verified.
     """
     now = now or timezone.now()
     mailing = Mailing(
@@ -154,9 +165,12 @@ def mailing_create(
         start_at=start_at,
         end_at=end_at,
         periodicity=periodicity,
+        name=name,
     )
     _choose_sender(mailing, sender)
-    return _save_and_plan(mailing, clients=clients, all_clients=all_clients, now=now)
+    return _save_and_plan(
+        mailing, clients=clients, all_clients=all_clients, lists=lists, now=now
+    )
 
 
 @transaction.atomic
@@ -169,6 +183,8 @@ def mailing_update(
     periodicity: str,
     clients=(),
     all_clients: bool = False,
+    lists=(),
+    name: str = "",
     sender=_UNCHANGED,
     now: datetime | None = None,
 ) -> Mailing:
@@ -178,7 +194,10 @@ def mailing_update(
     _choose_sender(mailing, sender)
     mailing.message, mailing.periodicity = message, periodicity
     mailing.start_at, mailing.end_at = start_at, end_at
-    return _save_and_plan(mailing, clients=clients, all_clients=all_clients, now=now)
+    mailing.name = name
+    return _save_and_plan(
+        mailing, clients=clients, all_clients=all_clients, lists=lists, now=now
+    )
 
 
 @transaction.atomic

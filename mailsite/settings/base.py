@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "accounts",
     "mailing",
     "deliverability",
+    "audience",
     "anymail",
     "home",
     "blog",

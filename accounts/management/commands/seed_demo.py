@@ -6,7 +6,13 @@ from django.db import transaction
 from accounts.demo import print_accounts
 
 # Each app seeds its own demo content; order matters (users first).
-DEMO_SEEDERS = ["accounts.demo", "mailing.demo", "deliverability.demo", "home.demo"]
+DEMO_SEEDERS = [
+    "accounts.demo",
+    "mailing.demo",
+    "deliverability.demo",
+    "audience.demo",
+    "home.demo",
+]
 
 
 class Command(BaseCommand):

@@ -1,0 +1,164 @@
+"""Lists and subscriptions: who asked for which of a customer's mailings."""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from mailing.models import Client
+
+
+def new_public_id() -> str:
+    """An unguessable id for a list's public sign-up form URL."""
+    return secrets.token_urlsafe(12)
+
+
+class MailingList(models.Model):
+    """A named list of a customer's clients, with a public sign-up form.
+
+    Members join through `Subscription`. `subscribed_count` and
+    `unconfirmed_count` are kept by the services in the same transaction as
+    the subscriptions they count, so that no page counts a million rows.
+    With `double_opt_in`, a sign-up on the form waits for the confirmation
+    link before it is mailed; `welcome_message` (optional) is mailed to a
+    new subscriber and shown on the page the confirmation link opens.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="mailing_lists",
+        verbose_name=_("owner"),
+    )
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(
+        _("description"),
+        blank=True,
+        help_text=_("Shown on the sign-up form."),
+    )
+    double_opt_in = models.BooleanField(
+        _("double opt-in"),
+        default=True,
+        help_text=_(
+            "Sign-ups on the form get a confirmation link and are mailed only "
+            "once they follow it."
+        ),
+    )
+    public_id = models.CharField(
+        _("public id"), max_length=32, unique=True, default=new_public_id
+    )
+    ask_full_name = models.BooleanField(
+        _("ask for the full name"), default=True, help_text=_("On the sign-up form.")
+    )
+    welcome_message = models.TextField(
+        _("welcome message"),
+        blank=True,
+        help_text=_(
+            "Optional: mailed to a new subscriber once they have confirmed, "
+            "and shown on the confirmation page."
+        ),
+    )
+    subscribed_count = models.PositiveIntegerField(_("subscribed"), default=0)
+    unconfirmed_count = models.PositiveIntegerField(_("unconfirmed"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("changed"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("list")
+        verbose_name_plural = _("lists")
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "name"], name="mailinglist_unique_owner_name"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("audience:list_detail", args=[self.pk])
+
+    def get_form_url(self):
+        """The hosted sign-up form."""
+        return reverse("audience_public:subscribe", args=[self.public_id])
+
+
+class Subscription(models.Model):
+    """A client's membership of one list, with the record of consent.
+
+    Only `subscribed` members are mailed. `consent_at` and `consent_ip` say
+    when and from where the client asked (a form sign-up), `confirmed_at`
+    when they followed the confirmation link; `source` says how the row came
+    to be.
+    """
+
+    class Status(models.TextChoices):
+        UNCONFIRMED = "unconfirmed", _("Unconfirmed")
+        SUBSCRIBED = "subscribed", _("Subscribed")
+        UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+
+    class Source(models.TextChoices):
+        FORM = "form", _("Sign-up form")
+        IMPORT = "import", _("Import")
+        API = "api", _("API")
+        MANUAL = "manual", _("Added by hand")
+
+    client = models.ForeignKey(
+        Client,
+        on_delete=models.CASCADE,
+        related_name="subscriptions",
+        verbose_name=_("client"),
+    )
+    mailing_list = models.ForeignKey(
+        MailingList,
+        on_delete=models.CASCADE,
+        related_name="subscriptions",
+        verbose_name=_("list"),
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.UNCONFIRMED
+    )
+    source = models.CharField(
+        _("source"), max_length=10, choices=Source.choices, default=Source.MANUAL
+    )
+    consent_at = models.DateTimeField(_("consent given"), null=True, blank=True)
+    consent_ip = models.GenericIPAddressField(_("consent IP"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    created_at = models.DateTimeField(_("added"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("changed"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "mailing_list"],
+                name="subscription_unique_client_list",
+            ),
+        ]
+        indexes = [
+            # The planner's read: a list's subscribed members; and the
+            # members page, newest first.
+            models.Index(
+                fields=["mailing_list", "status", "client"],
+                name="subscription_list_status_idx",
+            ),
+            models.Index(
+                fields=["mailing_list", "-created_at", "-id"],
+                name="subscription_list_new_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.client_id} in {self.mailing_list_id}: {self.status}"
+
+
+# The subscription statuses a list counts, and the counter of each.
+COUNTED_STATUSES = {
+    Subscription.Status.SUBSCRIBED: "subscribed_count",
+    Subscription.Status.UNCONFIRMED: "unconfirmed_count",
+}

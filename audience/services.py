@@ -1,0 +1,275 @@
+"""Writes of lists and subscriptions.
+
+Every service takes keyword-only arguments and runs in a transaction. The
+member counts on `MailingList` change in the same transaction as the
+subscriptions they count (`_recount`), so list pages read two integers
+instead of counting members. Mail (the confirmation of a sign-up) is queued
+with `transaction.on_commit` and sent by a task: no request talks to SMTP.
+"""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audience import tasks
+from audience.confirmation import confirmation_subscription
+from audience.models import COUNTED_STATUSES, MailingList, Subscription
+from mailing.addresses import address_normalize
+from mailing.models import Client, Suppression
+from mailing.services.suppression import unsubscribe as suppression_unsubscribe
+from mailing.unsubscribe import UnsubscribeTarget
+
+
+def _recount(list_id: int, *, old: str | None, new: str | None) -> None:
+    """Move one member between the kept counts of a list (old -> new
+    status; None for a row created or deleted)."""
+    if old == new:
+        return
+    changes = {}
+    if old in COUNTED_STATUSES:
+        changes[COUNTED_STATUSES[old]] = F(COUNTED_STATUSES[old]) - 1
+    if new in COUNTED_STATUSES:
+        changes[COUNTED_STATUSES[new]] = F(COUNTED_STATUSES[new]) + 1
+    if changes:
+        MailingList.objects.filter(pk=list_id).update(**changes)
+
+
+def _welcome(subscription: Subscription) -> None:
+    """Queue the list's welcome message for a new subscriber (on commit),
+    when the list has one."""
+    if subscription.mailing_list.welcome_message:
+        pk = subscription.pk
+        transaction.on_commit(
+            lambda: tasks.send_subscription_welcome.enqueue(subscription_id=pk)
+        )
+
+
+def _set_status(subscription: Subscription, status: str, **fields) -> Subscription:
+    old = subscription.status
+    subscription.status = status
+    for name, value in fields.items():
+        setattr(subscription, name, value)
+    subscription.save(update_fields=["status", "updated_at", *fields])
+    _recount(subscription.mailing_list_id, old=old, new=status)
+    return subscription
+
+
+# Lists -----------------------------------------------------------------------
+
+
+def _save_list(mailing_list: MailingList) -> MailingList:
+    mailing_list.full_clean(exclude=["public_id", "owner"])
+    try:
+        with transaction.atomic():
+            mailing_list.save()
+    except IntegrityError as error:
+        raise ValidationError(
+            {"name": _("You already have a list with this name.")}
+        ) from error
+    return mailing_list
+
+
+@transaction.atomic
+def mailing_list_create(*, owner, name: str, **fields) -> MailingList:
+    """Create a list of `owner` (its public form id is drawn here).
+
+    `fields`: description, double_opt_in, ask_full_name, welcome_message.
+    Raises ValidationError: an empty name, or one the owner already uses.
+    """
+    return _save_list(MailingList(owner=owner, name=name, **fields))
+
+
+@transaction.atomic
+def mailing_list_update(*, mailing_list: MailingList, **fields) -> MailingList:
+    """Change a list's name and form settings. Raises ValidationError as
+    mailing_list_create does."""
+    for name, value in fields.items():
+        setattr(mailing_list, name, value)
+    return _save_list(mailing_list)
+
+
+@transaction.atomic
+def mailing_list_delete(*, mailing_list: MailingList) -> None:
+    """Delete a list with its subscriptions (the clients stay; mailings
+    that targeted it keep their other recipients)."""
+    mailing_list.delete()
+
+
+# Members by hand -------------------------------------------------------------
+
+
+@transaction.atomic
+def subscription_add(
+    *, mailing_list: MailingList, client: Client, now=None
+) -> Subscription:
+    """The customer adds one of their clients to a list by hand: subscribed
+    at once, source `manual` (the customer vouches for the consent).
+
+    Raises ValidationError for a client or list of another owner, and for a
+    client who left the list themselves (only they can rejoin, on the form).
+    """
+    if client.owner_id != mailing_list.owner_id:
+        raise ValidationError(_("This client belongs to another user."))
+    now = now or timezone.now()
+    subscription, created = Subscription.objects.select_for_update().get_or_create(
+        client=client,
+        mailing_list=mailing_list,
+        defaults={
+            "status": Subscription.Status.SUBSCRIBED,
+            "source": Subscription.Source.MANUAL,
+            "consent_at": now,
+            "confirmed_at": now,
+        },
+    )
+    if created:
+        _recount(mailing_list.pk, old=None, new=subscription.status)
+        return subscription
+    if subscription.status == Subscription.Status.UNSUBSCRIBED:
+        raise ValidationError(
+            _("%(email)s left this list; only they can join it again.")
+            % {"email": client.email}
+        )
+    if subscription.status == Subscription.Status.UNCONFIRMED:
+        _set_status(subscription, Subscription.Status.SUBSCRIBED, confirmed_at=now)
+    return subscription
+
+
+@transaction.atomic
+def subscription_remove(*, subscription: Subscription) -> None:
+    """The customer takes a client off a list. A member who left by
+    themselves keeps their row (it remembers that they left)."""
+    if subscription.status == Subscription.Status.UNSUBSCRIBED:
+        return
+    subscription.delete()
+    _recount(subscription.mailing_list_id, old=subscription.status, new=None)
+
+
+# The public form -------------------------------------------------------------
+
+
+@dataclass
+class SignUp:
+    """What a sign-up on the form did: `subscription` is None when nothing
+    was written (a suppressed address); `confirmation_sent` whether a
+    confirmation mail was queued."""
+
+    subscription: Subscription | None
+    confirmation_sent: bool
+
+
+def _signup_client(mailing_list: MailingList, email: str, full_name: str) -> Client:
+    client, created = Client.objects.get_or_create(
+        owner_id=mailing_list.owner_id,
+        email=email,
+        defaults={"full_name": full_name},
+    )
+    if not created and full_name and not client.full_name:
+        client.full_name = full_name
+        client.save(update_fields=["full_name", "updated_at"])
+    return client
+
+
+@transaction.atomic
+def subscription_signup(
+    *, mailing_list: MailingList, email: str, full_name: str = "", ip=None, now=None
+) -> SignUp:
+    """A visitor signs up on a list's public form.
+
+    Records the consent (time, IP, source `form`) on an unconfirmed
+    subscription and queues the confirmation mail; with double opt-in off,
+    subscribes at once. An address on the owner's suppression list gets
+    nothing, and a member already subscribed stays as they are: the page
+    the visitor sees is the same either way, so the form tells no one who
+    is on a list. Raises ValidationError for an invalid address.
+    """
+    email = address_normalize(email)
+    now = now or timezone.now()
+    if Suppression.objects.filter(owner_id=mailing_list.owner_id, email=email).exists():
+        return SignUp(None, False)
+    client = _signup_client(mailing_list, email, full_name.strip()[:200])
+    subscription, created = Subscription.objects.select_for_update().get_or_create(
+        client=client,
+        mailing_list=mailing_list,
+        defaults={"status": Subscription.Status.UNCONFIRMED},
+    )
+    if created:
+        _recount(mailing_list.pk, old=None, new=subscription.status)
+    elif subscription.status == Subscription.Status.SUBSCRIBED:
+        return SignUp(subscription, False)
+    consent = {
+        "source": Subscription.Source.FORM,
+        "consent_at": now,
+        "consent_ip": ip,
+    }
+    if not mailing_list.double_opt_in:
+        _set_status(
+            subscription, Subscription.Status.SUBSCRIBED, confirmed_at=now, **consent
+        )
+        _welcome(subscription)
+        return SignUp(subscription, False)
+    _set_status(subscription, Subscription.Status.UNCONFIRMED, **consent)
+    pk = subscription.pk
+    transaction.on_commit(
+        lambda: tasks.send_subscription_confirmation.enqueue(subscription_id=pk)
+    )
+    return SignUp(subscription, True)
+
+
+class ConfirmationInvalid(Exception):
+    """A confirmation link that is forged, expired or superseded."""
+
+
+@transaction.atomic
+def subscription_confirm(*, token: str, now=None) -> Subscription:
+    """Follow a confirmation link: the subscription becomes `subscribed`
+    with `confirmed_at`, and the list's welcome message (if any) is queued
+    (idempotent: a second click changes nothing).
+
+    Raises ConfirmationInvalid for a forged or expired link, one for a
+    subscription that is gone, left, or signed up again since.
+    """
+    found = confirmation_subscription(token)
+    if found is None:
+        raise ConfirmationInvalid
+    subscription = Subscription.objects.select_for_update().get(pk=found.pk)
+    if subscription.status == Subscription.Status.SUBSCRIBED:
+        return subscription
+    if subscription.status != Subscription.Status.UNCONFIRMED:
+        raise ConfirmationInvalid
+    _set_status(
+        subscription,
+        Subscription.Status.SUBSCRIBED,
+        confirmed_at=now or timezone.now(),
+    )
+    _welcome(subscription)
+    return subscription
+
+
+# The preference centre -------------------------------------------------------
+
+
+@transaction.atomic
+def subscription_leave(*, subscription: Subscription) -> Subscription:
+    """The recipient leaves one list (idempotent). They stay a client and
+    keep any other list."""
+    if subscription.status == Subscription.Status.UNSUBSCRIBED:
+        return subscription
+    return _set_status(subscription, Subscription.Status.UNSUBSCRIBED)
+
+
+@transaction.atomic
+def preferences_leave_all(*, target: UnsubscribeTarget) -> None:
+    """The recipient leaves every list of the owner and every mailing: each
+    subscription of the address becomes `unsubscribed`, and the address
+    goes on the owner's suppression list through mailing's unsubscribe
+    service (the same entry the unsubscribe link writes)."""
+    subscriptions = Subscription.objects.select_for_update().filter(
+        mailing_list__owner_id=target.owner_id, client__email=target.email
+    )
+    for subscription in subscriptions.exclude(status=Subscription.Status.UNSUBSCRIBED):
+        _set_status(subscription, Subscription.Status.UNSUBSCRIBED)
+    suppression_unsubscribe(target=target)

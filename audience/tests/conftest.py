@@ -1,0 +1,1 @@
+from mailing.tests.conftest import owner, queued_runs  # noqa: F401

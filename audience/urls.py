@@ -1,0 +1,23 @@
+from django.urls import path
+
+from audience import views
+
+app_name = "audience"
+
+urlpatterns = [
+    path("lists/", views.list_list, name="list_list"),
+    path("lists/new/", views.list_create, name="list_create"),
+    path("lists/<int:pk>/", views.list_detail, name="list_detail"),
+    path("lists/<int:pk>/edit/", views.list_update, name="list_update"),
+    path("lists/<int:pk>/delete/", views.list_delete, name="list_delete"),
+    path(
+        "clients/<int:client_pk>/lists/",
+        views.subscription_add,
+        name="subscription_add",
+    ),
+    path(
+        "subscriptions/<int:pk>/remove/",
+        views.subscription_remove,
+        name="subscription_remove",
+    ),
+]
