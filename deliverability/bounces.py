@@ -8,7 +8,10 @@ provider's webhook event) does to the delivery it names.
   suppressed (reason `complaint`, which the customer cannot lift).
 - A delivery the report names must be found through our own VERP address
   (checked against its HMAC) or our Message-ID; a report naming nothing of
-  ours changes nothing.
+  ours changes nothing. Only a provider event that can carry neither
+  (Postmark's) may fall back to the recipient: the most recent sent
+  delivery to that address within `RECIPIENT_MATCH_WINDOW`
+  (`recent_delivery_to`).
 
 Run counters (`bounced_count`, `complained_count`) move with the status.
 Bounced and complained deliveries stay counted as sent.
@@ -16,10 +19,12 @@ Bounced and complained deliveries stay counted as sent.
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
+from django.utils import timezone
 
 from deliverability.classify import HARD_BOUNCE, Classification, classify_status
 from deliverability.reports import COMPLAINT, Report, parse_report
@@ -32,11 +37,19 @@ logger = logging.getLogger("deliverability.bounces")
 BOUNCE_SOURCE = "bounce report"
 COMPLAINT_SOURCE = "complaint report"
 WEBHOOK_SOURCE = "provider webhook"
+# How far back a bounce matched by its recipient alone may reach: providers
+# report bounces within minutes, a late DSN within days.
+RECIPIENT_MATCH_WINDOW = timedelta(days=7)
 
 _COUNTERS = {
     Delivery.Status.BOUNCED: "bounced_count",
     Delivery.Status.COMPLAINED: "complained_count",
 }
+_REACHED_PROVIDER = (
+    Delivery.Status.SENT,
+    Delivery.Status.BOUNCED,
+    Delivery.Status.COMPLAINED,
+)
 # What a delivery may become from what: a complaint outranks a bounce.
 _FROM = {
     Delivery.Status.BOUNCED: {Delivery.Status.SENT},
@@ -55,9 +68,34 @@ class Applied:
     suppressed: bool = False
 
 
-def find_delivery(report: Report) -> Delivery | None:
+def recent_delivery_to(email: str) -> Delivery | None:
+    """The most recent delivery that reached the provider (`sent`, or since
+    bounced or complained) to `email` within `RECIPIENT_MATCH_WINDOW` (None:
+    none). An already bounced one counts, so a provider's retried event
+    lands on the same delivery again rather than on an older one.
+
+    Ambiguous by nature: an address on two customers' lists is charged to
+    whichever sent to it last; the other customer's suppression list is
+    not touched (it learns of the address at its own next bounce)."""
+    if not email:
+        return None
+    since = timezone.now() - RECIPIENT_MATCH_WINDOW
+    return (
+        Delivery.objects.filter(
+            email__iexact=email.strip(),
+            status__in=_REACHED_PROVIDER,
+            last_attempt_at__gte=since,
+        )
+        .order_by("-last_attempt_at", "-pk")
+        .first()
+    )
+
+
+def find_delivery(report: Report, *, by_recipient: bool = False) -> Delivery | None:
     """The delivery a report names: a VERP address that checks out first,
-    else our Message-ID. A forged or garbled VERP address names nothing."""
+    else our Message-ID, else (only `by_recipient`) the most recent delivery
+    to the report's recipient. A forged or garbled VERP address names
+    nothing."""
     for address in report.verp:
         delivery_id = delivery_id_from_verp(address)
         if delivery_id is not None:
@@ -66,8 +104,10 @@ def find_delivery(report: Report) -> Delivery | None:
                 return found
     ids = [m for m in report.message_ids if m]
     if ids:
-        return Delivery.objects.filter(message_id__in=ids).order_by("-pk").first()
-    return None
+        found = Delivery.objects.filter(message_id__in=ids).order_by("-pk").first()
+        if found is not None:
+            return found
+    return recent_delivery_to(report.recipient) if by_recipient else None
 
 
 def classify_report(report: Report) -> Classification:
@@ -80,10 +120,13 @@ def classify_report(report: Report) -> Classification:
 
 
 @transaction.atomic
-def report_apply(*, report: Report, source: str = "") -> Applied:
-    """Apply one report to the delivery it names (see the module docstring).
-    Idempotent: a report applied twice moves nothing twice."""
-    delivery = find_delivery(report)
+def report_apply(
+    *, report: Report, source: str = "", by_recipient: bool = False
+) -> Applied:
+    """Apply one report to the delivery it names (see the module docstring;
+    `by_recipient`: see `find_delivery`). Idempotent: a report applied
+    twice moves nothing twice."""
+    delivery = find_delivery(report, by_recipient=by_recipient)
     if delivery is None:
         logger.info("A %s that names none of our deliveries: ignored", report.kind)
         return Applied(report, None)

@@ -8,6 +8,13 @@ AnymailTrackingEvent; `tracking_event_apply` finds our delivery in it: the
 VERP address (SES reports the envelope sender; any provider the metadata)
 or our Message-ID (most providers echo the message's headers), anywhere in
 the event's metadata or the provider's own payload.
+
+Postmark's bounce and spam-complaint events carry neither: only Postmark's
+own MessageID, the recipient (`Email`), `From`, `Tag` and the `Metadata`
+set through `X-PM-Metadata-*` headers, which we do not send. Its events
+fall back to the recipient (`deliverability.bounces.recent_delivery_to`:
+the most recent delivery to that address in the last 7 days, so one address
+on two customers' lists is suppressed for the latest sender only).
 """
 
 import json
@@ -24,6 +31,8 @@ logger = logging.getLogger("deliverability.bounces")
 _VERP = re.compile(re.escape(PREFIX) + r"[a-z2-7]{8,40}@[\w.-]+", re.IGNORECASE)
 _MESSAGE_ID = re.compile(r"<?([^<>\s\"',;]+@[^<>\s\"',;]+)>?")
 _MAX_CANDIDATES = 50
+# anymail's esp_name of providers whose events name only the recipient.
+_MATCH_BY_RECIPIENT = frozenset({"Postmark"})
 # anymail's reject_reason, when the event carries no enhanced status code.
 _STATUS_FOR_REASON = {
     "invalid": "5.1.1",
@@ -96,4 +105,8 @@ def tracking_event_apply(*, event, esp_name: str) -> Applied | None:
         message_ids=message_ids,
         detector=esp_name,
     )
-    return report_apply(report=report, source=WEBHOOK_SOURCE)
+    return report_apply(
+        report=report,
+        source=WEBHOOK_SOURCE,
+        by_recipient=esp_name in _MATCH_BY_RECIPIENT,
+    )

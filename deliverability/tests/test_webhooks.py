@@ -1,19 +1,26 @@
 """Provider webhooks through django-anymail: each provider's documented
 bounce (or complaint) payload, posted to our endpoint with the basic-auth
 secret (and Mailgun's signature), bounces the delivery it names and
-suppresses the address; a post without the secret is refused."""
+suppresses the address; a post without the secret is refused. Postmark's
+events, which name none of ours, find the delivery by the recipient.
+
+No test reaches the network: SES notifications need no boto3 call, and
+`no_aws` makes any boto3 session (SNS subscription confirmation) fail."""
 
 import base64
 import hashlib
 import hmac
 import json
 import time
+from datetime import timedelta
 
+import boto3
 import pytest
+from django.utils import timezone
 
 from deliverability.verp import verp_address
 from mailing.models import Delivery, Suppression
-from mailing.tests.factories import DeliveryFactory
+from mailing.tests.factories import DeliveryFactory, RunFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -32,9 +39,19 @@ def anymail_settings(settings):
     }
 
 
-def _ses(delivery, kind="bounce"):
-    """An SNS notification of an SES bounce (docs.aws.amazon.com, "Amazon SES
-    notification examples")."""
+@pytest.fixture(autouse=True)
+def no_aws(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a test tried to reach AWS")
+
+    monkeypatch.setattr(boto3.session, "Session", refuse)
+
+
+def _ses(delivery, kind="bounce", type_key="notificationType"):
+    """An SNS notification of an SES bounce or complaint (docs.aws.amazon.com,
+    "Amazon SES notification examples"; `type_key="eventType"`: the
+    event-publishing format, "Examples of event data that Amazon SES
+    publishes to Amazon SNS")."""
     mail = {
         "timestamp": "2026-12-01T12:00:00.000Z",
         "source": verp_address(delivery.pk),
@@ -45,7 +62,7 @@ def _ses(delivery, kind="bounce"):
     }
     if kind == "bounce":
         message = {
-            "notificationType": "Bounce",
+            type_key: "Bounce",
             "bounce": {
                 "bounceType": "Permanent",
                 "bounceSubType": "General",
@@ -59,17 +76,20 @@ def _ses(delivery, kind="bounce"):
                 ],
                 "timestamp": "2026-12-01T12:00:01.000Z",
                 "feedbackId": "0100018c2b3e-feedback",
+                "reportingMTA": "dsn; a1-2.smtp-out.amazonses.com",
             },
             "mail": mail,
         }
     else:
         message = {
-            "notificationType": "Complaint",
+            type_key: "Complaint",
             "complaint": {
                 "complainedRecipients": [{"emailAddress": delivery.email}],
                 "timestamp": "2026-12-01T12:00:01.000Z",
                 "feedbackId": "0100018c2b3e-feedback",
+                "userAgent": "Mozilla/5.0 (Windows NT 10.0) AppleWebKit",
                 "complaintFeedbackType": "abuse",
+                "arrivalDate": "2026-12-01T12:00:00.000Z",
             },
             "mail": mail,
         }
@@ -80,6 +100,15 @@ def _ses(delivery, kind="bounce"):
         "Message": json.dumps(message),
         "Timestamp": "2026-12-01T12:00:02.000Z",
         "SignatureVersion": "1",
+        "Signature": "EXAMPLEpH+DcEwjAPg8O9mY8dReBSwksfg2S7WKQcikcNKWLQjwu6A4VbeS0Q",
+        "SigningCertURL": (
+            "https://sns.us-east-1.amazonaws.com/"
+            "SimpleNotificationService-0000000000000000000000.pem"
+        ),
+        "UnsubscribeURL": (
+            "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe"
+            "&SubscriptionArn=arn:aws:sns:us-east-1:123456789012:ses-events:0"
+        ),
     }
     headers = {
         "HTTP_X_AMZ_SNS_MESSAGE_TYPE": "Notification",
@@ -157,6 +186,53 @@ def _postmark(delivery, kind="bounce"):
     return "postmark", json.dumps(body), {}
 
 
+def _ses_event_publishing(delivery, kind="bounce"):
+    return _ses(delivery, kind, type_key="eventType")
+
+
+def _postmark_documented(delivery, kind="bounce"):
+    """Postmark's bounce webhook exactly as documented ("Bounce webhook"
+    example; "Spam complaint webhook" for a complaint): nothing of ours in
+    it but the recipient."""
+    body = {
+        "RecordType": "Bounce",
+        "MessageStream": "outbound",
+        "ID": 4323372036854775807,
+        "Type": "HardBounce",
+        "TypeCode": 1,
+        "Name": "Hard bounce",
+        "Tag": "Test",
+        "MessageID": "883953f4-6105-42a2-a16a-77a8eac79483",
+        "Metadata": {"a_key": "a_value", "b_key": "b_value"},
+        "ServerID": 23,
+        "Description": (
+            "The server was unable to deliver your message "
+            "(ex: unknown user, mailbox not found)."
+        ),
+        "Details": "Test bounce details",
+        "Email": delivery.email,
+        "From": "sender@example.com",
+        "BouncedAt": "2026-12-01T12:00:00Z",
+        "DumpAvailable": True,
+        "Inactive": True,
+        "CanActivate": True,
+        "Subject": "Test subject",
+        "Content": "Test content",
+    }
+    if kind == "complaint":
+        body |= {
+            "RecordType": "SpamComplaint",
+            "Type": "SpamComplaint",
+            "TypeCode": 512,
+            "Name": "Spam complaint",
+            "Description": "The subscriber explicitly marked this message as spam.",
+            "Details": "Test spam complaint details",
+            "Inactive": True,
+            "CanActivate": False,
+        }
+    return "postmark", json.dumps(body), {}
+
+
 def _sendgrid(delivery, kind="bounce"):
     """SendGrid's event webhook: a batch of events (the "bounce" example)."""
     body = [
@@ -206,9 +282,18 @@ def _post(client, provider, body, headers, auth=True):
 
 
 @pytest.mark.filterwarnings("ignore::anymail.exceptions.AnymailNotSupportedWarning")
-# Amazon SES: anymail's SES webhook needs boto3 (django-anymail[amazon-ses]),
-# which is not installed; its payload builder stays for when it is.
-@pytest.mark.parametrize("payload", [_mailgun, _postmark, _sendgrid, _brevo])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        _ses,
+        _ses_event_publishing,
+        _mailgun,
+        _postmark,
+        _postmark_documented,
+        _sendgrid,
+        _brevo,
+    ],
+)
 def test_a_providers_bounce_event_suppresses(client, payload):
     delivery = DeliveryFactory(message_id="<20261201.abc123@mailsite.test>")
     provider, body, headers = payload(delivery)
@@ -228,10 +313,16 @@ def test_a_providers_bounce_event_suppresses(client, payload):
     assert entry.source.startswith("provider webhook, mailing #")
 
 
-@pytest.mark.parametrize("payload", [_mailgun])
+@pytest.mark.parametrize(
+    "payload", [_ses, _ses_event_publishing, _mailgun, _postmark_documented]
+)
 def test_a_providers_complaint_event_suppresses(client, payload):
     delivery = DeliveryFactory(message_id="<20261201.def456@mailsite.test>")
     provider, body, headers = payload(delivery, kind="complaint")
+    refused = _post(client, provider, body, headers, auth=False)
+    assert refused.status_code in (400, 401, 403)
+    assert not Suppression.objects.exists()
+
     assert _post(client, provider, body, headers).status_code == 200
     delivery.refresh_from_db()
     assert delivery.status == Delivery.Status.COMPLAINED
@@ -245,3 +336,62 @@ def test_a_wrong_mailgun_signature_is_refused(client):
     assert _post(client, provider, forged, headers).status_code == 400
     delivery.refresh_from_db()
     assert delivery.status == Delivery.Status.SENT
+
+
+def test_an_unauthenticated_sns_subscription_is_refused_without_reaching_aws(client):
+    body = {
+        "Type": "SubscriptionConfirmation",
+        "MessageId": "165545c9-2a5c-472c-8df2-7ff2be2b3b1b",
+        "Token": "2336412f37fb687f5d51e6e241d09c805a5a57b30d712f794cc5f6a988666d92768",
+        "TopicArn": "arn:aws:sns:us-east-1:123456789012:ses-events",
+        "Message": "You have chosen to subscribe to the topic …",
+        "SubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription",
+        "Timestamp": "2026-12-01T12:00:00.000Z",
+    }
+    headers = {
+        "HTTP_X_AMZ_SNS_MESSAGE_TYPE": "SubscriptionConfirmation",
+        "HTTP_X_AMZ_SNS_MESSAGE_ID": body["MessageId"],
+    }
+    response = _post(client, "amazon_ses", json.dumps(body), headers, auth=False)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Basic ")
+
+
+def test_postmark_charges_the_most_recent_sender_to_the_address(client):
+    """One address on two customers' lists: only the customer who wrote to
+    it last gets the bounce and the suppression; a delivery older than the
+    window, or failed, is never matched; a retried event moves nothing
+    more."""
+    email = "gone@example.org"
+    now = timezone.now()
+    older = DeliveryFactory(email=email, last_attempt_at=now - timedelta(days=2))
+    latest = DeliveryFactory(email=email, last_attempt_at=now - timedelta(hours=1))
+    DeliveryFactory(
+        email=email,
+        status=Delivery.Status.FAILED,
+        last_attempt_at=now,
+        run=RunFactory(mailing=latest.run.mailing),
+    )
+    provider, body, headers = _postmark_documented(latest)
+
+    for _ in range(2):
+        assert _post(client, provider, body, headers).status_code == 200
+
+    latest.refresh_from_db()
+    older.refresh_from_db()
+    assert latest.status == Delivery.Status.BOUNCED
+    assert older.status == Delivery.Status.SENT
+    entry = Suppression.objects.get()
+    assert entry.owner_id == latest.run.mailing.owner_id
+    assert entry.email == email
+
+
+def test_postmark_matches_nothing_outside_the_window(client):
+    stale = DeliveryFactory(
+        email="old@example.org", last_attempt_at=timezone.now() - timedelta(days=8)
+    )
+    provider, body, headers = _postmark_documented(stale)
+    assert _post(client, provider, body, headers).status_code == 200
+    stale.refresh_from_db()
+    assert stale.status == Delivery.Status.SENT
+    assert not Suppression.objects.exists()
