@@ -63,6 +63,10 @@ def _recipient_ids_sql(mailing_id: int) -> tuple[str, list]:
 
 def _create_deliveries(run: Run, *, owner_id: int) -> int:
     recipients, recipient_params = _recipient_ids_sql(run.mailing_id)
+    # Each recipient id probes the clients' primary key (the LATERAL
+    # subquery with its LIMIT is never flattened into a join): the planner
+    # cannot pick a nested loop over the whole recipient set per client
+    # when the statistics of a just-imported address book say it is tiny.
     # The NOT EXISTS is one probe of the unique (owner, email) index per
     # client: whichever client row (or list) brings a suppressed address
     # back, it is not planned.
@@ -71,14 +75,16 @@ def _create_deliveries(run: Run, *, owner_id: int) -> int:
             (run_id, client_id, email, status, attempts, server_response,
              message_id, claimed_by)
         SELECT %s, c.id, c.email, %s, 0, '', '', ''
-        FROM {Client._meta.db_table} c
-        JOIN ({recipients}) r ON r.id = c.id
-        WHERE c.owner_id = %s
-          AND c.unsubscribed_at IS NULL
-          AND NOT EXISTS (
-              SELECT 1 FROM {Suppression._meta.db_table} s
-              WHERE s.owner_id = %s AND s.email = c.email
-          )
+        FROM ({recipients}) r
+        CROSS JOIN LATERAL (
+            SELECT c.id, c.email FROM {Client._meta.db_table} c
+            WHERE c.id = r.id AND c.owner_id = %s AND c.unsubscribed_at IS NULL
+            LIMIT 1
+        ) c
+        WHERE NOT EXISTS (
+            SELECT 1 FROM {Suppression._meta.db_table} s
+            WHERE s.owner_id = %s AND s.email = c.email
+        )
         ON CONFLICT (run_id, client_id) DO NOTHING
     """
     params = [run.pk, Delivery.Status.PENDING, *recipient_params, owner_id, owner_id]
