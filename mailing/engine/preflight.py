@@ -10,7 +10,7 @@ now" service and the mailing page's "Check" button too.
 
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -48,27 +48,33 @@ class SampleRecipient:
     full_name: str
 
 
-def _receivers(mailing: Mailing):
-    """The clients a run would mail: picked directly or subscribed to one of
-    the mailing's lists (as the planner selects them), not unsubscribed,
-    not suppressed."""
+def _first_receiver(mailing: Mailing) -> Client | None:
+    """The first client a run would mail: picked directly or subscribed to
+    one of the mailing's lists (as the planner selects them), not
+    unsubscribed, not suppressed.
+
+    Two short reads, the picked clients first: one query with an OR across
+    both sources would walk the owner's whole address book to find it.
+    """
     suppressed = Suppression.objects.filter(
         owner_id=mailing.owner_id, email=OuterRef("email")
     )
-    members = list_subscribed_client_ids(list_ids=mailing.lists.values("pk"))
-    return (
-        Client.objects.filter(owner_id=mailing.owner_id)
-        .filter(Q(mailings=mailing) | Q(pk__in=members))
-        .filter(unsubscribed_at__isnull=True)
+    may_receive = (
+        Client.objects.filter(owner_id=mailing.owner_id, unsubscribed_at__isnull=True)
         .exclude(Exists(suppressed))
-        .distinct()
+        .order_by("pk")
     )
+    picked = may_receive.filter(mailings=mailing).first()
+    if picked is not None:
+        return picked
+    members = list_subscribed_client_ids(list_ids=mailing.lists.values("pk"))
+    return may_receive.filter(pk__in=members).first()
 
 
 def sample_recipient(mailing: Mailing, client: Client | None = None) -> SampleRecipient:
     """`client`, else the mailing's first client who may receive it, else
     sample values."""
-    client = client or _receivers(mailing).order_by("pk").first()
+    client = client or _first_receiver(mailing)
     if client is None:
         return SampleRecipient(0, "jane@example.com", _("Jane Sample"))
     return SampleRecipient(client.pk, client.email, client.full_name or "")
