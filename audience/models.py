@@ -162,3 +162,90 @@ COUNTED_STATUSES = {
     Subscription.Status.SUBSCRIBED: "subscribed_count",
     Subscription.Status.UNCONFIRMED: "unconfirmed_count",
 }
+
+
+class CustomField(models.Model):
+    """A field of a customer's own in their address book (a client's city,
+    plan, birthday…).
+
+    Values live in `Client.attributes` under `key`, stored as JSON text,
+    number, ISO date, boolean or one of `choices`; `key` is also the
+    message placeholder (`{{ city }}`). Removing a field leaves the stored
+    values alone; they are simply no longer shown.
+    """
+
+    class Type(models.TextChoices):
+        TEXT = "text", _("Text")
+        NUMBER = "number", _("Number")
+        DATE = "date", _("Date")
+        BOOLEAN = "boolean", _("Yes/no")
+        CHOICE = "choice", _("Choice")
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="custom_fields",
+        verbose_name=_("owner"),
+    )
+    key = models.CharField(
+        _("key"),
+        max_length=40,
+        help_text=_(
+            "Lower-case letters, digits and underscores; the placeholder "
+            "in messages is {{ key }}."
+        ),
+    )
+    label = models.CharField(_("label"), max_length=100)
+    type = models.CharField(
+        _("type"), max_length=10, choices=Type.choices, default=Type.TEXT
+    )
+    choices = models.JSONField(_("choices"), default=list, blank=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("custom field")
+        verbose_name_plural = _("custom fields")
+        ordering = ["position", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "key"], name="customfield_unique_owner_key"
+            ),
+        ]
+
+    def __str__(self):
+        return self.label
+
+
+class Segment(models.Model):
+    """A saved selection of a customer's clients.
+
+    `conditions` is JSON: `{"match": "all" | "any", "rules": [...]}`, each
+    rule a condition over a custom field, list membership, the date the
+    client was added or their delivery history (see audience.segments).
+    A mailing may narrow its lists by one segment (`Mailing.segment`).
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="segments",
+        verbose_name=_("owner"),
+    )
+    name = models.CharField(_("name"), max_length=200)
+    conditions = models.JSONField(_("conditions"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("changed"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "name"], name="segment_unique_owner_name"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name

@@ -28,6 +28,8 @@ class Client(models.Model):
     email = models.EmailField(_("e-mail address"))
     full_name = models.CharField(_("full name"), max_length=200, blank=True)
     comment = models.TextField(_("comment"), blank=True)
+    # The values of the owner's custom fields (audience.CustomField), by key.
+    attributes = models.JSONField(_("custom fields"), default=dict, blank=True)
     unsubscribed_at = models.DateTimeField(_("unsubscribed"), null=True, blank=True)
     created_at = models.DateTimeField(_("added"), auto_now_add=True)
     updated_at = models.DateTimeField(_("changed"), auto_now=True)
@@ -350,6 +352,15 @@ class Mailing(models.Model):
         related_name="mailings",
         blank=True,
         verbose_name=_("lists"),
+    )
+    # Narrows the lists' members to those the segment selects.
+    segment = models.ForeignKey(
+        "audience.Segment",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="mailings",
+        verbose_name=_("segment"),
     )
     start_at = models.DateTimeField(_("start"))
     end_at = models.DateTimeField(_("end"))
