@@ -94,6 +94,7 @@ print(json.dumps({{
     "EMAIL_TIMEOUT": s.EMAIL_TIMEOUT,
     "DEFAULT_FROM_EMAIL": s.DEFAULT_FROM_EMAIL,
     "SITE_URL": s.SITE_URL,
+    "MAILING_LEASE_SECONDS": s.MAILING_LEASE_SECONDS,
     "SECURE_SSL_REDIRECT": getattr(s, "SECURE_SSL_REDIRECT", False),
     "SESSION_COOKIE_SECURE": getattr(s, "SESSION_COOKIE_SECURE", False),
     "SECURE_HSTS_SECONDS": getattr(s, "SECURE_HSTS_SECONDS", 0),
@@ -146,6 +147,15 @@ def test_dev_defaults_need_no_environment():
     assert s["EMAIL_TIMEOUT"] == 10
     assert s["DEFAULT_FROM_EMAIL"] == "Mailsite <noreply@localhost>"
     assert s["SITE_URL"] == "http://127.0.0.1:8000"
+
+
+def test_a_dead_dispatchers_work_is_taken_over_within_a_minute_by_default():
+    """The lease needs no tuning: live dispatchers renew it (a heartbeat), so
+    it can be short, and a crashed one's deliveries are free within 60 s."""
+    for module in ("mailsite.settings.dev", "mailsite.settings.production"):
+        variables = {"SECRET_KEY": random_key()} if "production" in module else {}
+        s = load(module, **variables)
+        assert 0 < s["MAILING_LEASE_SECONDS"] <= 60
 
 
 def test_base_settings_default_to_debug_off():
