@@ -4,7 +4,7 @@ rules live in the models and in audience.services."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from audience.custom_fields import FieldSchema
+from audience.custom_fields import FORM_PREFIX, FieldSchema
 from audience.models import CustomField, MailingList
 from mailing.addresses import MAX_LENGTH as MAX_EMAIL_LENGTH
 
@@ -128,7 +128,7 @@ class SignUpForm(forms.Form):
 
     def custom_inputs(self):
         """The bound inputs of the custom fields, in order."""
-        return [self[name] for name in self.fields if name.startswith("cf_")]
+        return [self[name] for name in self.fields if name.startswith(FORM_PREFIX)]
 
     @property
     def is_bot(self) -> bool:
