@@ -24,6 +24,7 @@ class MailingList(models.Model):
     With `double_opt_in`, a sign-up on the form waits for the confirmation
     link before it is mailed; `welcome_message` (optional) is mailed to a
     new subscriber and shown on the page the confirmation link opens.
+    `form_fields` are the owner's custom fields the form asks for.
     """
 
     owner = models.ForeignKey(
@@ -51,6 +52,13 @@ class MailingList(models.Model):
     )
     ask_full_name = models.BooleanField(
         _("ask for the full name"), default=True, help_text=_("On the sign-up form.")
+    )
+    form_fields = models.ManyToManyField(
+        "audience.CustomField",
+        blank=True,
+        related_name="sign_up_lists",
+        verbose_name=_("fields on the sign-up form"),
+        help_text=_("Your custom fields that the sign-up form asks for."),
     )
     welcome_message = models.TextField(
         _("welcome message"),

@@ -56,7 +56,11 @@ def subscribe(request, public_id):
     """The hosted sign-up form; a sign-up shows "check your inbox"."""
     mailing_list = selectors.mailing_list_public(public_id=public_id)
     owner_id = mailing_list.owner_id
-    form = SignUpForm(request.POST or None, ask_full_name=mailing_list.ask_full_name)
+    form = SignUpForm(
+        request.POST or None,
+        ask_full_name=mailing_list.ask_full_name,
+        schema=selectors.list_form_schema(mailing_list=mailing_list),
+    )
     context = {"mailing_list": mailing_list, "form": form}
     if request.method == "POST":
         ip = get_adapter(request).get_client_ip(request)
@@ -73,6 +77,7 @@ def subscribe(request, public_id):
                         mailing_list=mailing_list,
                         email=form.cleaned_data["email"],
                         full_name=form.cleaned_data.get("full_name", ""),
+                        attributes=form.attributes,
                         ip=ip,
                     )
                 except ValidationError as error:

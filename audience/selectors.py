@@ -8,7 +8,8 @@ planner selects the lists' subscribed members).
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from audience.models import MailingList, Subscription
+from audience.custom_fields import FieldSchema, rule_of
+from audience.models import CustomField, MailingList, Subscription
 
 __all__ = [
     "mailing_list_list",
@@ -18,6 +19,13 @@ __all__ = [
     "list_subscribed_client_ids",
     "client_subscriptions",
     "subscriptions_for_email",
+    "custom_field_list",
+    "custom_field_get",
+    "custom_field_keys",
+    "field_schema",
+    "list_form_fields",
+    "list_form_schema",
+    "FieldSchema",
 ]
 
 
@@ -84,3 +92,40 @@ def subscriptions_for_email(*, owner_id: int, email: str) -> QuerySet[Subscripti
         .select_related("mailing_list")
         .order_by("mailing_list__name")
     )
+
+
+def custom_field_list(*, owner) -> QuerySet[CustomField]:
+    """The owner's custom fields in their order."""
+    return CustomField.objects.filter(owner=owner).order_by("position", "pk")
+
+
+def custom_field_get(*, owner, pk: int) -> CustomField:
+    """One of the owner's custom fields; 404 for anyone else's."""
+    return get_object_or_404(CustomField, owner=owner, pk=pk)
+
+
+def custom_field_keys(*, owner_id: int) -> list[str]:
+    """The keys of the owner's custom fields (the placeholders they add)."""
+    return list(
+        CustomField.objects.filter(owner_id=owner_id).values_list("key", flat=True)
+    )
+
+
+def field_schema(*, owner=None, owner_id: int | None = None) -> FieldSchema:
+    """The owner's custom fields as coercion and forms use them: one query,
+    then `FieldSchema.coerce` converts any number of rows without another."""
+    fields = CustomField.objects.filter(
+        owner_id=owner_id if owner is None else owner.pk
+    ).order_by("position", "pk")
+    return FieldSchema(rule_of(custom_field) for custom_field in fields)
+
+
+def list_form_fields(*, mailing_list: MailingList) -> QuerySet[CustomField]:
+    """The custom fields a list's sign-up form asks, in the owner's order."""
+    return mailing_list.form_fields.order_by("position", "pk")
+
+
+def list_form_schema(*, mailing_list: MailingList) -> FieldSchema:
+    """`list_form_fields` as the sign-up form coerces them."""
+    fields = list_form_fields(mailing_list=mailing_list)
+    return FieldSchema(rule_of(custom_field) for custom_field in fields)

@@ -17,7 +17,8 @@ from django.utils.translation import gettext as _
 
 from audience import tasks
 from audience.confirmation import confirmation_subscription
-from audience.models import COUNTED_STATUSES, MailingList, Subscription
+from audience.custom_fields import Coerced, key_errors
+from audience.models import COUNTED_STATUSES, CustomField, MailingList, Subscription
 from mailing.addresses import address_normalize
 from mailing.models import Client, Suppression
 from mailing.services.suppression import unsubscribe as suppression_unsubscribe
@@ -73,23 +74,40 @@ def _save_list(mailing_list: MailingList) -> MailingList:
     return mailing_list
 
 
+def _set_form_fields(mailing_list: MailingList, form_fields) -> None:
+    if form_fields is None:
+        return
+    form_fields = list(form_fields)
+    if any(field.owner_id != mailing_list.owner_id for field in form_fields):
+        raise ValidationError({"form_fields": _("Choose your own fields.")})
+    mailing_list.form_fields.set(form_fields)
+
+
 @transaction.atomic
-def mailing_list_create(*, owner, name: str, **fields) -> MailingList:
+def mailing_list_create(*, owner, name: str, form_fields=None, **fields) -> MailingList:
     """Create a list of `owner` (its public form id is drawn here).
 
-    `fields`: description, double_opt_in, ask_full_name, welcome_message.
-    Raises ValidationError: an empty name, or one the owner already uses.
+    `fields`: description, double_opt_in, ask_full_name, welcome_message;
+    `form_fields`: the owner's custom fields its sign-up form asks.
+    Raises ValidationError: an empty name, or one the owner already uses;
+    a custom field of another owner.
     """
-    return _save_list(MailingList(owner=owner, name=name, **fields))
+    mailing_list = _save_list(MailingList(owner=owner, name=name, **fields))
+    _set_form_fields(mailing_list, form_fields)
+    return mailing_list
 
 
 @transaction.atomic
-def mailing_list_update(*, mailing_list: MailingList, **fields) -> MailingList:
-    """Change a list's name and form settings. Raises ValidationError as
-    mailing_list_create does."""
+def mailing_list_update(
+    *, mailing_list: MailingList, form_fields=None, **fields
+) -> MailingList:
+    """Change a list's name and form settings (`form_fields`: None leaves
+    them). Raises ValidationError as mailing_list_create does."""
     for name, value in fields.items():
         setattr(mailing_list, name, value)
-    return _save_list(mailing_list)
+    _save_list(mailing_list)
+    _set_form_fields(mailing_list, form_fields)
+    return mailing_list
 
 
 @transaction.atomic
@@ -97,6 +115,111 @@ def mailing_list_delete(*, mailing_list: MailingList) -> None:
     """Delete a list with its subscriptions (the clients stay; mailings
     that targeted it keep their other recipients)."""
     mailing_list.delete()
+
+
+# Custom fields ---------------------------------------------------------------
+
+
+def _clean_choices(custom_field: CustomField) -> None:
+    choices = []
+    for choice in custom_field.choices or []:
+        choice = " ".join(str(choice).split())
+        if choice and choice not in choices:
+            choices.append(choice[:100])
+    custom_field.choices = choices
+    if custom_field.type != CustomField.Type.CHOICE:
+        custom_field.choices = []
+    elif not choices:
+        raise ValidationError({"choices": _("Give at least one choice.")})
+
+
+def _save_custom_field(custom_field: CustomField) -> CustomField:
+    custom_field.label = " ".join((custom_field.label or "").split())
+    errors = {}
+    if problems := key_errors(custom_field.key):
+        errors["key"] = problems
+    try:
+        custom_field.full_clean(exclude=["owner", "key", "choices"])
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    _clean_choices(custom_field)
+    try:
+        with transaction.atomic():
+            custom_field.save()
+    except IntegrityError as error:
+        raise ValidationError(
+            {"key": _("You already have a field with this key.")}
+        ) from error
+    return custom_field
+
+
+@transaction.atomic
+def custom_field_create(
+    *,
+    owner,
+    key: str,
+    label: str,
+    type: str = CustomField.Type.TEXT,
+    choices=(),
+    position: int | None = None,
+) -> CustomField:
+    """Add a custom field to `owner`'s address book; `key` becomes the
+    placeholder `{{ key }}`. Without a `position` it goes last.
+
+    Raises ValidationError: a key that breaks the key rule
+    (audience.custom_fields.key_errors), is a built-in placeholder or is
+    taken; an empty label; a choice field without choices.
+    """
+    if position is None:
+        last = CustomField.objects.filter(owner=owner).order_by("-position").first()
+        position = last.position + 1 if last else 0
+    return _save_custom_field(
+        CustomField(
+            owner=owner,
+            key=(key or "").strip(),
+            label=label,
+            type=type,
+            choices=list(choices or []),
+            position=position,
+        )
+    )
+
+
+@transaction.atomic
+def custom_field_update(
+    *, custom_field: CustomField, type: str | None = None, **fields
+) -> CustomField:
+    """Change a field's key, label, choices or position.
+
+    The type cannot change: clients may hold values of the old type (an
+    import or a form may have written them at any time), and converting
+    them silently would lose data. Raises ValidationError for a new type and
+    as custom_field_create does. A renamed key leaves stored values under
+    the old key (rename is for fixing a fresh field's typo).
+    """
+    if type is not None and type != custom_field.type:
+        raise ValidationError(
+            {
+                "type": _(
+                    "The type of a field cannot change once it exists: clients "
+                    "may already have values of this type. Add a new field instead."
+                )
+            }
+        )
+    for name, value in fields.items():
+        setattr(custom_field, name, value)
+    custom_field.key = (custom_field.key or "").strip()
+    return _save_custom_field(custom_field)
+
+
+@transaction.atomic
+def custom_field_delete(*, custom_field: CustomField) -> None:
+    """Delete a field definition (and take it off every sign-up form). The
+    values clients hold stay in their attributes, no longer shown; adding
+    the field again shows them again."""
+    custom_field.delete()
 
 
 # Members by hand -------------------------------------------------------------
@@ -161,21 +284,42 @@ class SignUp:
     confirmation_sent: bool
 
 
-def _signup_client(mailing_list: MailingList, email: str, full_name: str) -> Client:
+def _signup_client(
+    mailing_list: MailingList, email: str, full_name: str, attributes: Coerced | None
+) -> Client:
     client, created = Client.objects.get_or_create(
         owner_id=mailing_list.owner_id,
         email=email,
-        defaults={"full_name": full_name},
+        defaults={
+            "full_name": full_name,
+            "attributes": attributes.apply({}) if attributes else {},
+        },
     )
-    if not created and full_name and not client.full_name:
+    if created:
+        return client
+    changed = []
+    if full_name and not client.full_name:
         client.full_name = full_name
-        client.save(update_fields=["full_name", "updated_at"])
+        changed.append("full_name")
+    if attributes:
+        filled = attributes.fill(client.attributes)
+        if filled != client.attributes:
+            client.attributes = filled
+            changed.append("attributes")
+    if changed:
+        client.save(update_fields=[*changed, "updated_at"])
     return client
 
 
 @transaction.atomic
 def subscription_signup(
-    *, mailing_list: MailingList, email: str, full_name: str = "", ip=None, now=None
+    *,
+    mailing_list: MailingList,
+    email: str,
+    full_name: str = "",
+    attributes: Coerced | None = None,
+    ip=None,
+    now=None,
 ) -> SignUp:
     """A visitor signs up on a list's public form.
 
@@ -184,13 +328,19 @@ def subscription_signup(
     subscribes at once. An address on the owner's suppression list gets
     nothing, and a member already subscribed stays as they are: the page
     the visitor sees is the same either way, so the form tells no one who
-    is on a list. Raises ValidationError for an invalid address.
+    is on a list. `attributes`: the form's custom field values, already
+    coerced (a form with an invalid one is not sent here); they fill the
+    client's empty fields only, as the name does: a stranger's sign-up must
+    not overwrite what the customer knows. Raises ValidationError for an
+    invalid address.
     """
     email = address_normalize(email)
     now = now or timezone.now()
     if Suppression.objects.filter(owner_id=mailing_list.owner_id, email=email).exists():
         return SignUp(None, False)
-    client = _signup_client(mailing_list, email, full_name.strip()[:200])
+    if attributes is not None and not attributes.ok:
+        raise ValidationError(attributes.error_text())
+    client = _signup_client(mailing_list, email, full_name.strip()[:200], attributes)
     subscription, created = Subscription.objects.select_for_update().get_or_create(
         client=client,
         mailing_list=mailing_list,

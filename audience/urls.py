@@ -10,6 +10,10 @@ urlpatterns = [
     path("lists/<int:pk>/", views.list_detail, name="list_detail"),
     path("lists/<int:pk>/edit/", views.list_update, name="list_update"),
     path("lists/<int:pk>/delete/", views.list_delete, name="list_delete"),
+    path("fields/", views.field_list, name="field_list"),
+    path("fields/new/", views.field_create, name="field_create"),
+    path("fields/<int:pk>/edit/", views.field_update, name="field_update"),
+    path("fields/<int:pk>/delete/", views.field_delete, name="field_delete"),
     path(
         "clients/<int:client_pk>/lists/",
         views.subscription_add,

@@ -4,11 +4,12 @@ audience.services."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from audience import selectors, services
-from audience.forms import MailingListForm, SubscriptionAddForm
+from audience.forms import CustomFieldForm, MailingListForm, SubscriptionAddForm
 from audience.models import Subscription
 from mailing.paging import CappedPaginator
 from mailing.selectors import client_get
@@ -28,7 +29,10 @@ def list_list(request):
 
 @login_required
 def list_create(request):
-    form = MailingListForm(request.POST or None)
+    form = MailingListForm(
+        request.POST or None,
+        fields=selectors.custom_field_list(owner=request.user),
+    )
     mailing_list = save_form(
         request,
         form,
@@ -49,7 +53,11 @@ def list_create(request):
 @login_required
 def list_update(request, pk):
     mailing_list = selectors.mailing_list_get(owner=request.user, pk=pk)
-    form = MailingListForm(request.POST or None, instance=mailing_list)
+    form = MailingListForm(
+        request.POST or None,
+        instance=mailing_list,
+        fields=selectors.custom_field_list(owner=request.user),
+    )
     saved = save_form(
         request,
         form,
@@ -92,6 +100,7 @@ def list_detail(request, pk):
             "statuses": Subscription.Status.choices,
             "query": f"status={status}" if status else "",
             "form_url": form_url,
+            "form_fields": selectors.list_form_fields(mailing_list=mailing_list),
             "section": "lists",
         },
     )
@@ -155,3 +164,85 @@ def subscription_remove(request, pk):
         },
     )
     return redirect(subscription.client)
+
+
+# Custom fields ---------------------------------------------------------------
+
+
+@login_required
+def field_list(request):
+    return render(
+        request,
+        "audience/field_list.html",
+        {
+            "custom_fields": selectors.custom_field_list(owner=request.user),
+            "section": "fields",
+        },
+    )
+
+
+@login_required
+def field_create(request):
+    form = CustomFieldForm(request.POST or None)
+    custom_field = save_form(
+        request,
+        form,
+        lambda: services.custom_field_create(owner=request.user, **form.cleaned_data),
+    )
+    if custom_field:
+        messages.success(
+            request, _("Field %(label)s added.") % {"label": custom_field.label}
+        )
+        return redirect("audience:field_list")
+    return render(
+        request,
+        "audience/list_form.html",
+        {
+            "form": form,
+            "title": _("New custom field"),
+            "cancel_url": reverse("audience:field_list"),
+            "section": "fields",
+        },
+    )
+
+
+@login_required
+def field_update(request, pk):
+    custom_field = selectors.custom_field_get(owner=request.user, pk=pk)
+    form = CustomFieldForm(request.POST or None, instance=custom_field)
+    saved = save_form(
+        request,
+        form,
+        lambda: services.custom_field_update(
+            custom_field=custom_field, **form.cleaned_data
+        ),
+    )
+    if saved:
+        messages.success(request, _("Field saved."))
+        return redirect("audience:field_list")
+    return render(
+        request,
+        "audience/list_form.html",
+        {
+            "form": form,
+            "title": _("Edit custom field"),
+            "cancel_url": reverse("audience:field_list"),
+            "section": "fields",
+        },
+    )
+
+
+@login_required
+def field_delete(request, pk):
+    custom_field = selectors.custom_field_get(owner=request.user, pk=pk)
+    if request.method == "POST":
+        services.custom_field_delete(custom_field=custom_field)
+        messages.success(
+            request, _("Field %(label)s deleted.") % {"label": custom_field.label}
+        )
+        return redirect("audience:field_list")
+    return render(
+        request,
+        "audience/field_delete.html",
+        {"custom_field": custom_field, "section": "fields"},
+    )

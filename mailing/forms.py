@@ -8,9 +8,10 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import lazy
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from audience.selectors import mailing_list_list
+from audience.selectors import custom_field_keys, field_schema, mailing_list_list
 from deliverability.selectors import sender_list, senders_usable
 from mailing import services
 from mailing.addresses import MAX_LENGTH as MAX_EMAIL_LENGTH
@@ -37,6 +38,17 @@ class ClientForm(forms.ModelForm):
     def __init__(self, *args, owner, **kwargs):
         super().__init__(*args, **kwargs)
         self.instance.owner = owner
+        # One input per custom field of the owner (`cf_<key>`).
+        self.schema = field_schema(owner=owner)
+        self.schema.add_to_form(self, self.instance.attributes)
+
+    def clean(self):
+        """The custom field inputs become `attributes`: the client's values
+        with these set or (empty) removed, values of deleted fields kept."""
+        cleaned = super().clean()
+        coerced = self.schema.clean_form(self)
+        cleaned["attributes"] = coerced.apply(self.instance.attributes)
+        return cleaned
 
 
 class ClientImportForm(forms.Form):
@@ -84,7 +96,10 @@ class MessageForm(forms.ModelForm):
             "html_body": forms.Textarea(attrs={"rows": 6}),
         }
         help_texts = {
-            "body": _("Placeholders: {{ full_name }} and {{ email }}."),
+            "body": _(
+                "Placeholders: {{ full_name }} and {{ email }}; with a fallback "
+                'for an empty value: {{ full_name|default:"friend" }}.'
+            ),
             "html_body": _(
                 "Optional HTML alternative; the same placeholders work. Scripts, "
                 "event handlers, forms and frames are removed when it is saved."
@@ -94,6 +109,14 @@ class MessageForm(forms.ModelForm):
     def __init__(self, *args, owner, **kwargs):
         super().__init__(*args, **kwargs)
         self.instance.owner = owner
+        keys = custom_field_keys(owner_id=owner.pk)
+        if keys:
+            self.fields["body"].help_text = format_lazy(
+                "{} {}",
+                self.fields["body"].help_text,
+                _("Your custom fields: %(fields)s.")
+                % {"fields": ", ".join("{{ " + key + " }}" for key in keys)},
+            )
         # Room to report a too-long body instead of truncating it in the
         # browser: the model's clean() names the limit.
         for name in ("body", "html_body"):

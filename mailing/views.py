@@ -20,7 +20,12 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
-from audience.selectors import client_subscriptions, mailing_list_list
+from audience.selectors import (
+    client_subscriptions,
+    custom_field_keys,
+    field_schema,
+    mailing_list_list,
+)
 from mailing import selectors, services
 from mailing.csvfiles import SafeCSVWriter
 from mailing.forms import (
@@ -132,6 +137,9 @@ def client_detail(request, pk):
             "suppression": suppression,
             "subscriptions": client_subscriptions(client=client),
             "lists": mailing_list_list(owner=request.user),
+            "custom_values": field_schema(owner=request.user).display(
+                client.attributes
+            ),
         },
     )
 
@@ -380,7 +388,9 @@ def message_detail(request, pk):
     # (a part stored before sanitising existed says what goes now).
     clean = sanitize_html(message.html_body)
     shown = Message(subject=message.subject, body=message.body, html_body=clean.html)
-    subject, text, html = render_message(shown, sample)
+    subject, text, html = render_message(
+        shown, sample, fields=custom_field_keys(owner_id=request.user.pk)
+    )
     return render(
         request,
         "mailing/message_detail.html",

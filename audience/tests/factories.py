@@ -3,7 +3,7 @@
 import factory
 from django.utils import timezone
 
-from audience.models import MailingList, Subscription
+from audience.models import CustomField, MailingList, Subscription
 from audience.services import _recount
 from mailing.tests.factories import ClientFactory, UserFactory
 
@@ -37,3 +37,14 @@ class SubscriptionFactory(factory.django.DjangoModelFactory):
         subscription = super()._create(model_class, *args, **kwargs)
         _recount(subscription.mailing_list_id, old=None, new=subscription.status)
         return subscription
+
+
+class CustomFieldFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CustomField
+
+    owner = factory.SubFactory(UserFactory)
+    key = factory.Sequence(lambda n: f"field_{n}")
+    label = factory.Sequence(lambda n: f"Field {n}")
+    type = CustomField.Type.TEXT
+    position = factory.Sequence(lambda n: n)

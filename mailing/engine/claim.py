@@ -40,6 +40,7 @@ _CLAIM_FIELDS = (
     "server_response",
     "message_id",
     "client__full_name",
+    "client__attributes",
     "client__unsubscribed_at",
     "suppressed",
 )

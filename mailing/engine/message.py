@@ -39,6 +39,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from accounts.selectors import user_language
+from audience.selectors import custom_field_keys
 from deliverability import headers as deliverability_headers
 from deliverability.config import bounce_domain
 from deliverability.identity import Signing, from_identity, platform_identity
@@ -46,11 +47,11 @@ from deliverability.keys import KeyDecryptionError
 from deliverability.signing import sign
 from deliverability.verp import verp_address
 from mailing.addresses import InvalidAddress, WireAddress, wire_address
-from mailing.rendering import CompiledMessage
+from mailing.rendering import BUILT_IN_NAMES, CompiledMessage, placeholder_names
 from mailing.sanitize import sanitize_html
 from mailing.unsubscribe import unsubscribe_token
 
-__all__ = ["InvalidAddress", "PreparedMessage", "date_header"]
+__all__ = ["InvalidAddress", "PreparedMessage", "date_header", "placeholder_fields"]
 
 logger = logging.getLogger("mailing.engine")
 
@@ -184,13 +185,18 @@ class PreparedMessage:
     feedback_id: str = ""
     signing: Signing | None = None
     bounce_domain: str = ""
+    # The owner's custom field keys: the placeholders that are known.
+    fields: frozenset = frozenset()
     _compiled: CompiledMessage = field(init=False, repr=False)
     _known_lines: dict = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self):
         # Once per run: the placeholders found, the shared lines encoded.
         self._compiled = CompiledMessage(
-            subject=self.subject, body=self.body, html_body=self.html_body
+            subject=self.subject,
+            body=self.body,
+            html_body=self.html_body,
+            fields=self.fields,
         )
 
     @classmethod
@@ -248,6 +254,7 @@ class PreparedMessage:
             ),
             signing=identity.signing,
             bounce_domain=_ascii_domain(bounce_domain()),
+            fields=placeholder_fields(message, mailing.owner_id),
         )
 
     def message_id(self, client_id) -> str:
@@ -264,14 +271,25 @@ class PreparedMessage:
             return WireAddress(self.envelope_from, self.smtputf8_sender)
         return WireAddress(verp_address(delivery_id, domain=self.bounce_domain), False)
 
-    def build(self, *, client_id, email: str, full_name: str, date_header: str):
+    def build(
+        self,
+        *,
+        client_id,
+        email: str,
+        full_name: str,
+        date_header: str,
+        attributes: dict | None = None,
+    ):
         """(Message-ID, bytes) for one client, DKIM-signed when the identity
-        has a key; raises InvalidAddress."""
+        has a key; raises InvalidAddress. `attributes`: the client's custom
+        field values (read only when the message uses one)."""
         recipient = wire_address(email)
         utf8 = recipient.smtputf8 or self.smtputf8_sender
         # The placeholder rules are the customer screens' (mailing.rendering).
         subject, body, markup = self._compiled.render(
-            {"full_name": full_name or "", "email": email or ""}
+            self._compiled.context(
+                full_name=full_name, email=email, attributes=attributes
+            )
         )
         token = unsubscribe_token(owner_id=self.owner_id, client_id=client_id or 0)
         link = f"{self.unsubscribe_prefix}{token}{self.unsubscribe_suffix}"
@@ -350,6 +368,15 @@ def _identity(mailing):
             mailing.pk,
         )
         return platform_identity(mailing.owner)
+
+
+def placeholder_fields(message, owner_id: int) -> frozenset:
+    """The owner's custom field keys, read only when the message has a
+    placeholder other than the built-in ones (most have none)."""
+    names = placeholder_names(f"{message.subject}\n{message.body}\n{message.html_body}")
+    if not names - set(BUILT_IN_NAMES):
+        return frozenset()
+    return frozenset(custom_field_keys(owner_id=owner_id))
 
 
 def _fold_list_id(value: str) -> str:

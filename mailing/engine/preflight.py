@@ -8,7 +8,7 @@ calls it before creating a run (a hard finding holds the mailing), the "send
 now" service and the mailing page's "Check" button too.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -27,7 +27,7 @@ from mailing.models import Client, Mailing, Run, Suppression
 from mailing.rendering import render_message
 from mailing.sanitize import sanitize_html
 
-from .message import InvalidAddress, PreparedMessage, date_header
+from .message import InvalidAddress, PreparedMessage, date_header, placeholder_fields
 
 __all__ = [
     "Finding",
@@ -46,6 +46,7 @@ class SampleRecipient:
     client_id: int
     email: str
     full_name: str
+    attributes: dict = field(default_factory=dict)
 
 
 def _first_receiver(mailing: Mailing) -> Client | None:
@@ -77,7 +78,9 @@ def sample_recipient(mailing: Mailing, client: Client | None = None) -> SampleRe
     client = client or _first_receiver(mailing)
     if client is None:
         return SampleRecipient(0, "jane@example.com", _("Jane Sample"))
-    return SampleRecipient(client.pk, client.email, client.full_name or "")
+    return SampleRecipient(
+        client.pk, client.email, client.full_name or "", client.attributes or {}
+    )
 
 
 def sample_build(
@@ -91,6 +94,7 @@ def sample_build(
         email=recipient.email,
         full_name=recipient.full_name,
         date_header=date_header(timezone.now()),
+        attributes=recipient.attributes,
     )
     return data
 
@@ -107,13 +111,16 @@ def mailing_preflight(mailing: Mailing) -> list[Finding]:
             html_body=sanitize_html(message.html_body).html,
         ),
         recipient,
+        fields=placeholder_fields(message, mailing.owner_id),
     )
     try:
         size = len(sample_build(mailing, recipient))
     except InvalidAddress:
         # The client's address is refused at send time anyway; measure with
         # sample values instead.
-        stand_in = SampleRecipient(0, "jane@example.com", recipient.full_name)
+        stand_in = SampleRecipient(
+            0, "jane@example.com", recipient.full_name, recipient.attributes
+        )
         size = len(sample_build(mailing, stand_in))
     findings = [
         *sender_findings(mailing.sender),

@@ -128,6 +128,7 @@ class SenderPool:
                 email=row["email"],
                 full_name=row["client__full_name"] or "",
                 date_header=date,
+                attributes=row["client__attributes"],
             )
         except InvalidAddress as exc:
             return Outcome(Delivery.Status.FAILED, str(exc))

@@ -114,6 +114,7 @@ def mailing_send_test(
                     email=address,
                     full_name=recipient.full_name,
                     date_header=date,
+                    attributes=recipient.attributes,
                 )
             except InvalidAddress as exc:
                 lines.append(f"{address}: {exc}")

@@ -11,19 +11,44 @@ CLIENT_EXISTS = gettext_lazy("You already have a client with this address.")
 
 
 @transaction.atomic
-def client_create(*, owner: User, email: str, full_name: str = "", comment: str = ""):
+def client_create(
+    *,
+    owner: User,
+    email: str,
+    full_name: str = "",
+    comment: str = "",
+    attributes: dict | None = None,
+):
     """Add a client to `owner`'s address book; raises ValidationError for an
-    invalid address or one the owner already has."""
-    client = Client(owner=owner, email=email, full_name=full_name, comment=comment)
+    invalid address or one the owner already has. `attributes`: custom field
+    values, typed as audience's coercion (`FieldSchema.coerce`) gives them."""
+    client = Client(
+        owner=owner,
+        email=email,
+        full_name=full_name,
+        comment=comment,
+        attributes=attributes or {},
+    )
     _client_validate(client)
     client.save()
     return client
 
 
 @transaction.atomic
-def client_update(*, client: Client, email: str, full_name: str, comment: str):
-    """Change a client's address, name and comment; raises ValidationError."""
+def client_update(
+    *,
+    client: Client,
+    email: str,
+    full_name: str,
+    comment: str,
+    attributes: dict | None = None,
+):
+    """Change a client's address, name, comment and (unless None) custom
+    field values (all of them: typed, as for client_create); raises
+    ValidationError."""
     client.email, client.full_name, client.comment = email, full_name, comment
+    if attributes is not None:
+        client.attributes = attributes
     _client_validate(client)
     client.save()
     return client
