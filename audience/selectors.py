@@ -1,14 +1,17 @@
 """Reads of lists and subscriptions, every customer read scoped to its owner.
 
 This is the only module of audience that mailing may import (the mailing
-form offers the owner's lists, the client page shows a client's lists, the
-planner selects the lists' subscribed members).
+form offers the owner's lists and segments, the client page shows a
+client's lists, the planner selects the lists' subscribed members that the
+mailing's segment selects).
 """
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.shortcuts import get_object_or_404
 
-from audience.models import MailingList, Subscription
+from audience.models import CustomField, MailingList, Segment, Subscription
+from audience.segments import conditions_q, conditions_stale
+from mailing.models import Client
 
 __all__ = [
     "mailing_list_list",
@@ -18,6 +21,12 @@ __all__ = [
     "list_subscribed_client_ids",
     "client_subscriptions",
     "subscriptions_for_email",
+    "custom_field_list",
+    "segment_list",
+    "segment_get",
+    "segment_clients",
+    "segment_count",
+    "segment_problems",
 ]
 
 
@@ -52,17 +61,20 @@ def list_members(*, mailing_list: MailingList, status: str = "") -> QuerySet:
     return members.order_by("-created_at", "-id")
 
 
-def list_subscribed_client_ids(*, list_ids) -> QuerySet:
+def list_subscribed_client_ids(*, list_ids, segment: Segment | None = None) -> QuerySet:
     """The client ids of the subscribed members of the given lists (not
     made distinct: the planner's UNION does that), as a QuerySet the planner
-    compiles into its INSERT ... SELECT."""
-    return (
-        Subscription.objects.filter(
-            mailing_list_id__in=list_ids, status=Subscription.Status.SUBSCRIBED
-        )
-        .order_by()
-        .values("client_id")
+    compiles into its INSERT ... SELECT. With `segment`, only the members it
+    selects: one probe of the client's primary key per member, whatever the
+    statistics say."""
+    members = Subscription.objects.filter(
+        mailing_list_id__in=list_ids, status=Subscription.Status.SUBSCRIBED
     )
+    if segment is not None:
+        members = members.filter(
+            Exists(segment_clients(segment=segment).filter(pk=OuterRef("client_id")))
+        )
+    return members.order_by().values("client_id")
 
 
 def client_subscriptions(*, client) -> QuerySet[Subscription]:
@@ -84,3 +96,38 @@ def subscriptions_for_email(*, owner_id: int, email: str) -> QuerySet[Subscripti
         .select_related("mailing_list")
         .order_by("mailing_list__name")
     )
+
+
+def custom_field_list(*, owner) -> QuerySet[CustomField]:
+    """The owner's custom fields in their order."""
+    return CustomField.objects.filter(owner=owner)
+
+
+def segment_list(*, owner) -> QuerySet[Segment]:
+    """The owner's segments by name."""
+    return Segment.objects.filter(owner=owner)
+
+
+def segment_get(*, owner, pk: int) -> Segment:
+    """One of the owner's segments; 404 for anyone else's."""
+    return get_object_or_404(Segment, owner=owner, pk=pk)
+
+
+def segment_clients(*, segment: Segment) -> QuerySet[Client]:
+    """The owner's clients the segment selects (audience.segments says how
+    each rule reads), unordered."""
+    return Client.objects.filter(
+        conditions_q(segment.conditions, owner=segment.owner),
+        owner_id=segment.owner_id,
+    ).order_by()
+
+
+def segment_count(*, segment: Segment) -> int:
+    """How many clients the segment selects now (exact; one query)."""
+    return segment_clients(segment=segment).count()
+
+
+def segment_problems(*, segment: Segment) -> list[str]:
+    """Why the segment's stored rules no longer hold (a field or list
+    deleted since); empty when they do."""
+    return conditions_stale(segment.conditions, owner=segment.owner)

@@ -10,7 +10,7 @@ from django.utils.formats import date_format
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
-from audience.selectors import mailing_list_list
+from audience.selectors import mailing_list_list, segment_list
 from deliverability.selectors import sender_list, senders_usable
 from mailing import services
 from mailing.addresses import MAX_LENGTH as MAX_EMAIL_LENGTH
@@ -154,11 +154,20 @@ class MailingForm(forms.ModelForm):
         ),
     )
 
+    segment = forms.ModelChoiceField(
+        queryset=Client.objects.none(),
+        required=False,
+        label=_("Segment"),
+        empty_label=_("Every subscribed member"),
+        help_text=_("Only the lists' members this segment selects receive it."),
+    )
+
     field_order = [
         "name",
         "message",
         "sender",
         "lists",
+        "segment",
         "all_clients",
         "clients",
         "start_at",
@@ -201,6 +210,14 @@ class MailingForm(forms.ModelForm):
             self.initial["lists"] = list(
                 self.instance.lists.values_list("pk", flat=True)
             )
+        self.fields["segment"].queryset = segment_list(owner=owner)
+        self.fields["segment"].error_messages["invalid_choice"] = _(
+            "The chosen segment is not one of your segments."
+        )
+        if "lists" not in self.fields or not segment_list(owner=owner).exists():
+            del self.fields["segment"]
+        elif self.instance.pk:
+            self.initial["segment"] = self.instance.segment_id
         self._sender_choices(owner)
         self.fields["start_at"].help_text = _(
             "In %(zone)s time; a start in the past or now sends the first run at once."
@@ -269,6 +286,7 @@ class MailingForm(forms.ModelForm):
                     clients=cleaned.get("clients"),
                     all_clients=everyone,
                     lists=cleaned.get("lists") or (),
+                    segment=cleaned.get("segment"),
                 )
             except ValidationError as error:
                 self.add_error(None, error)
@@ -279,6 +297,7 @@ class MailingForm(forms.ModelForm):
         return {
             "name": data.get("name", ""),
             "lists": list(data.get("lists") or []),
+            "segment": data.get("segment"),
             "message": data["message"],
             "clients": list(data.get("clients") or []),
             "all_clients": data.get("all_clients", False),
