@@ -48,6 +48,7 @@ from django.db.models.lookups import (
 )
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from audience.models import CustomField, MailingList, Subscription
 from mailing.models import Delivery
@@ -69,6 +70,27 @@ KIND_OPS = {
     "list": ("in", "not_in"),
     "added": ("within_days", "before", "after"),
     "sent": ("within_days", "not_within_days"),
+}
+KIND_LABELS = {
+    "field": gettext_lazy("Custom field"),
+    "list": gettext_lazy("List"),
+    "added": gettext_lazy("Added"),
+    "sent": gettext_lazy("Mail sent"),
+}
+OP_LABELS = {
+    "eq": gettext_lazy("is"),
+    "ne": gettext_lazy("is not"),
+    "contains": gettext_lazy("contains"),
+    "gt": gettext_lazy("is greater than / after"),
+    "lt": gettext_lazy("is less than / before"),
+    "is_set": gettext_lazy("is filled in"),
+    "is_not_set": gettext_lazy("is empty"),
+    "in": gettext_lazy("is a subscribed member of"),
+    "not_in": gettext_lazy("is not a subscribed member of"),
+    "within_days": gettext_lazy("within the last … days"),
+    "not_within_days": gettext_lazy("not within the last … days"),
+    "before": gettext_lazy("before the date"),
+    "after": gettext_lazy("after the date"),
 }
 # A delivery that went out: later bounce and complaint reports keep it sent.
 SENT_STATUSES = (
@@ -413,6 +435,25 @@ def conditions_q(conditions: dict, *, owner, now: datetime | None = None) -> Q:
     return combined
 
 
+def rule_describe(rule, *, labels: dict, list_names: dict) -> str:
+    """One stored rule in words, for the segment page ("City is Berlin")."""
+    if not isinstance(rule, dict):
+        return "?"
+    kind, op = rule.get("kind"), rule.get("op")
+    subject = KIND_LABELS.get(kind, "?")
+    if kind == "field":
+        subject = labels.get(rule.get("key"), rule.get("key"))
+    value = rule.get("value")
+    if kind == "list":
+        value = list_names.get(rule.get("list"), _("(deleted list)"))
+    elif isinstance(value, bool):
+        value = _("yes") if value else _("no")
+    parts = [str(subject), str(OP_LABELS.get(op, op))]
+    if op not in ("is_set", "is_not_set"):
+        parts.append(f"“{value}”" if kind == "field" else str(value))
+    return " ".join(parts)
+
+
 def conditions_stale(conditions, *, owner) -> list[str]:
     """What is wrong with stored conditions now (a field or list deleted
     since it was saved); empty when nothing is."""
@@ -424,6 +465,9 @@ def conditions_stale(conditions, *, owner) -> list[str]:
 
 
 __all__ = [
+    "KIND_LABELS",
+    "OP_LABELS",
+    "rule_describe",
     "KIND_OPS",
     "FIELD_OPS",
     "conditions_q",

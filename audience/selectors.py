@@ -10,7 +10,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.shortcuts import get_object_or_404
 
 from audience.models import CustomField, MailingList, Segment, Subscription
-from audience.segments import conditions_q, conditions_stale
+from audience.segments import conditions_q, conditions_stale, rule_describe
 from mailing.models import Client
 
 __all__ = [
@@ -26,6 +26,10 @@ __all__ = [
     "segment_get",
     "segment_clients",
     "segment_count",
+    "segment_count_capped",
+    "segment_sample",
+    "segment_rules_described",
+    "segment_export_rows",
     "segment_problems",
 ]
 
@@ -131,3 +135,42 @@ def segment_problems(*, segment: Segment) -> list[str]:
     """Why the segment's stored rules no longer hold (a field or list
     deleted since); empty when they do."""
     return conditions_stale(segment.conditions, owner=segment.owner)
+
+
+def segment_count_capped(*, segment: Segment, cap: int) -> tuple[int, bool]:
+    """How many clients the segment selects, counting at most `cap` of them
+    (a page's bounded read), and whether the count stopped there."""
+    counted = segment_clients(segment=segment).values("pk")[: cap + 1].count()
+    return min(counted, cap), counted > cap
+
+
+def segment_sample(*, segment: Segment, size: int = 20) -> list[Client]:
+    """Some of the segment's clients (whichever the database finds first,
+    shown by address): a look at who is in it, not a listing."""
+    sample = list(segment_clients(segment=segment)[:size])
+    return sorted(sample, key=lambda client: client.email)
+
+
+def segment_rules_described(*, segment: Segment) -> list[str]:
+    """The segment's rules in words."""
+    labels = dict(
+        CustomField.objects.filter(owner_id=segment.owner_id).values_list(
+            "key", "label"
+        )
+    )
+    list_names = dict(
+        MailingList.objects.filter(owner_id=segment.owner_id).values_list("pk", "name")
+    )
+    rules = (segment.conditions or {}).get("rules") or []
+    return [rule_describe(rule, labels=labels, list_names=list_names) for rule in rules]
+
+
+def segment_export_rows(*, segment: Segment):
+    """(email, full name, attributes) of each of the segment's clients by
+    id, read in chunks (a million rows stream in flat memory)."""
+    return (
+        segment_clients(segment=segment)
+        .order_by("pk")
+        .values_list("email", "full_name", "attributes")
+        .iterator(chunk_size=2000)
+    )

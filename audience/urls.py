@@ -10,6 +10,12 @@ urlpatterns = [
     path("lists/<int:pk>/", views.list_detail, name="list_detail"),
     path("lists/<int:pk>/edit/", views.list_update, name="list_update"),
     path("lists/<int:pk>/delete/", views.list_delete, name="list_delete"),
+    path("segments/", views.segment_list, name="segment_list"),
+    path("segments/new/", views.segment_create, name="segment_create"),
+    path("segments/<int:pk>/", views.segment_detail, name="segment_detail"),
+    path("segments/<int:pk>/edit/", views.segment_update, name="segment_update"),
+    path("segments/<int:pk>/delete/", views.segment_delete, name="segment_delete"),
+    path("segments/<int:pk>/export/", views.segment_export, name="segment_export"),
     path(
         "clients/<int:client_pk>/lists/",
         views.subscription_add,

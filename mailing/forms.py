@@ -308,6 +308,24 @@ class MailingForm(forms.ModelForm):
         }
 
 
+class RecipientCountForm(forms.Form):
+    """The mailing form's recipient choice, as its recipient count reads it
+    (GET): only the owner's lists, segment and clients are valid."""
+
+    lists = forms.ModelMultipleChoiceField(
+        queryset=Client.objects.none(), required=False
+    )
+    segment = forms.ModelChoiceField(queryset=Client.objects.none(), required=False)
+    clients = ClientChoiceField(queryset=Client.objects.none(), required=False)
+    all_clients = forms.BooleanField(required=False)
+
+    def __init__(self, *args, owner, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["lists"].queryset = mailing_list_list(owner=owner)
+        self.fields["segment"].queryset = segment_list(owner=owner)
+        self.fields["clients"].queryset = Client.objects.filter(owner=owner)
+
+
 class DeliveryFilterForm(forms.Form):
     status = forms.ChoiceField(
         required=False,

@@ -54,7 +54,9 @@ def book():
 
 
 def _names(owner, *rules, match="all"):
-    conditions = conditions_validate({"match": match, "rules": list(rules)}, owner=owner)
+    conditions = conditions_validate(
+        {"match": match, "rules": list(rules)}, owner=owner
+    )
     segment = Segment(owner=owner, name="s", conditions=conditions)
     emails = segment_clients(segment=segment).values_list("email", flat=True)
     return sorted(email.split("@")[0] for email in emails)
@@ -273,7 +275,9 @@ def test_a_mailing_to_a_list_narrowed_by_a_segment_reaches_matching_members_once
     SubscriptionFactory(mailing_list=offers, client=gone)
     Suppression.objects.create(owner=owner, email=gone.email, reason="manual")
     segment = services.segment_create(
-        owner=owner, name="Berlin", conditions={"rules": [_field("city", "eq", "Berlin")]}
+        owner=owner,
+        name="Berlin",
+        conditions={"rules": [_field("city", "eq", "Berlin")]},
     )
     mailing = MailingFactory(owner=owner, clients=[clients["eve"]], segment=segment)
     mailing.lists.set([news, offers])
