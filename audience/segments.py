@@ -146,8 +146,8 @@ def _number(value) -> int | float:
     return int(number) if number.is_integer() and "." not in text else number
 
 
-_TRUE = {"true", "yes", "1", "on"}
-_FALSE = {"false", "no", "0", "off"}
+_TRUE = {"true", "yes", "1", "on", "да"}
+_FALSE = {"false", "no", "0", "off", "нет"}
 
 
 def _boolean(value) -> bool:
@@ -199,7 +199,7 @@ def _field_rule(rule: dict, fields: dict) -> dict:
     if op not in FIELD_OPS.get(field.type, ()):
         raise _RuleError(
             _("“%(op)s” does not apply to the field %(field)s.")
-            % {"op": op, "field": field.label}
+            % {"op": OP_LABELS.get(op, op), "field": field.label}
         )
     clean = {"kind": "field", "key": key, "op": op}
     if op not in ("is_set", "is_not_set"):

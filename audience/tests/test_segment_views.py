@@ -102,7 +102,7 @@ def test_a_faulty_rule_is_shown_and_nothing_is_saved(client, owner, city):
         reverse("audience:segment_create"), _rules(("field", "city", "", "gt", "5"))
     )
     assert response.status_code == 200
-    assert "Rule 1: “gt” does not apply to the field City." in (
+    assert "Rule 1: “is greater than / after” does not apply to the field City." in (
         response.content.decode()
     )
     response = client.post(
