@@ -346,15 +346,22 @@ def recipients_sql(*, owner_id: int, picked, list_ids, segment=None) -> tuple:
             recipient=F("client_id")
         )
     )
+    client = f"""
+        SELECT c.id, c.email FROM {Client._meta.db_table} c
+        WHERE c.id = r.recipient AND c.owner_id = %s AND c.unsubscribed_at IS NULL
+    """
+    if connection.vendor == "postgresql":
+        client = f"CROSS JOIN LATERAL ({client} LIMIT 1) c"
+    else:
+        # SQLite has no LATERAL; its planner probes the key of a join anyway.
+        client = (
+            f"JOIN {Client._meta.db_table} c ON c.id = r.recipient "
+            "AND c.owner_id = %s AND c.unsubscribed_at IS NULL"
+        )
     sql = f"""
         SELECT c.id, c.email
         FROM ({picked_sql} UNION {members_sql}) r
-        CROSS JOIN LATERAL (
-            SELECT c.id, c.email FROM {Client._meta.db_table} c
-            WHERE c.id = r.recipient AND c.owner_id = %s
-              AND c.unsubscribed_at IS NULL
-            LIMIT 1
-        ) c
+        {client}
         WHERE NOT EXISTS (
             SELECT 1 FROM {Suppression._meta.db_table} s
             WHERE s.owner_id = %s AND s.email = c.email

@@ -51,6 +51,7 @@ def _create_deliveries(run: Run, *, mailing: Mailing) -> int:
              message_id, claimed_by)
         SELECT %s, r.id, r.email, %s, 0, '', '', ''
         FROM ({recipients}) r
+        WHERE 1 = 1  -- else SQLite reads ON CONFLICT as the join's ON
         ON CONFLICT (run_id, client_id) DO NOTHING
     """
     with connection.cursor() as cursor:
