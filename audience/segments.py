@@ -48,7 +48,7 @@ from django.db.models.lookups import (
 )
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from audience.models import CustomField, MailingList, Subscription
 from mailing.models import Delivery
@@ -447,23 +447,50 @@ def conditions_q(conditions: dict, *, owner, now: datetime | None = None) -> Q:
     return combined
 
 
+def _days_text(op: str, days) -> str:
+    if op == "not_within_days":
+        return ngettext(
+            "no mail sent in the last %(days)s day",
+            "no mail sent in the last %(days)s days",
+            days,
+        ) % {"days": days}
+    return ngettext(
+        "mail sent in the last %(days)s day",
+        "mail sent in the last %(days)s days",
+        days,
+    ) % {"days": days}
+
+
+def _added_text(op: str, value) -> str:
+    if op == "before":
+        return _("added before %(date)s") % {"date": value}
+    if op == "after":
+        return _("added after %(date)s") % {"date": value}
+    return ngettext(
+        "added in the last %(days)s day", "added in the last %(days)s days", value
+    ) % {"days": value}
+
+
 def rule_describe(rule, *, labels: dict, list_names: dict) -> str:
-    """One stored rule in words, for the segment page ("City is Berlin")."""
+    """One stored rule in words, for the segment page ("City is “Berlin”")."""
     if not isinstance(rule, dict):
         return "?"
-    kind, op = rule.get("kind"), rule.get("op")
-    subject = KIND_LABELS.get(kind, "?")
-    if kind == "field":
-        subject = labels.get(rule.get("key"), rule.get("key"))
-    value = rule.get("value")
+    kind, op, value = rule.get("kind"), rule.get("op"), rule.get("value")
     if kind == "list":
-        value = list_names.get(rule.get("list"), _("(deleted list)"))
-    elif isinstance(value, bool):
+        name = list_names.get(rule.get("list"), _("(deleted list)"))
+        if op == "not_in":
+            return _("not subscribed to %(list)s") % {"list": name}
+        return _("subscribed to %(list)s") % {"list": name}
+    if kind == "added":
+        return _added_text(op, value)
+    if kind == "sent":
+        return _days_text(op, value)
+    field = labels.get(rule.get("key"), rule.get("key"))
+    if op in ("is_set", "is_not_set"):
+        return f"{field} {OP_LABELS.get(op, op)}"
+    if isinstance(value, bool):
         value = _("yes") if value else _("no")
-    parts = [str(subject), str(OP_LABELS.get(op, op))]
-    if op not in ("is_set", "is_not_set"):
-        parts.append(f"“{value}”" if kind == "field" else str(value))
-    return " ".join(parts)
+    return f"{field} {OP_LABELS.get(op, op)} “{value}”"
 
 
 def conditions_stale(conditions, *, owner) -> list[str]:

@@ -79,6 +79,7 @@ def test_create_a_segment_see_its_count_and_sample_edit_and_delete(client, owner
     assert "3 clients match now." in page
     assert "b0@example.org" in page and "p@example.org" not in page
     assert "City is “berlin”" in page
+    assert "subscribed to News" in page
     edit = client.get(reverse("audience:segment_update", args=[segment.pk]))
     assert 'value="berlin"' in edit.content.decode()
     client.post(
