@@ -276,9 +276,10 @@ def segment_delete(request, pk):
         return redirect("audience:segment_list" if deleted else segment)
     return render(
         request,
-        "audience/segment_confirm_delete.html",
+        "audience/confirm_delete.html",
         {
             "object": segment,
+            "is_segment": True,
             "cancel_url": segment.get_absolute_url(),
             "section": "segments",
         },

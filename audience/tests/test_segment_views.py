@@ -10,7 +10,7 @@ from django.urls import reverse
 from audience.models import CustomField, Segment
 from audience.tests.factories import MailingListFactory, SubscriptionFactory
 from mailing.models import Mailing, Suppression
-from mailing.tests.factories import ClientFactory, MessageFactory
+from mailing.tests.factories import ClientFactory, MailingFactory, MessageFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -93,6 +93,13 @@ def test_create_a_segment_see_its_count_and_sample_edit_and_delete(client, owner
     assert (
         client.get(reverse("audience:segment_list")).content.decode().count("Parisians")
     )
+    confirm = client.get(reverse("audience:segment_delete", args=[segment.pk]))
+    assert "Delete this segment?" in confirm.content.decode()
+    mailing = MailingFactory(owner=owner, segment=segment)
+    response = client.post(reverse("audience:segment_delete", args=[segment.pk]))
+    assert response.url == segment.get_absolute_url()
+    assert Segment.objects.exists()
+    mailing.delete()
     client.post(reverse("audience:segment_delete", args=[segment.pk]))
     assert not Segment.objects.exists()
 
