@@ -195,6 +195,8 @@ def test_the_mailing_form_offers_segments_and_saves_one(client, owner, queued_ru
     assert "not one of your segments" in response.content.decode()
     response = client.post(reverse("mailing:mailing_create"), data)
     assert Mailing.objects.get(owner=owner).segment == mine
+    detail = client.get(response.url).content.decode()
+    assert 'id="mailing-segment"' in detail and "Mine" in detail
 
 
 def test_the_recipient_count(client, owner, city):
