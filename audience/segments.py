@@ -208,8 +208,9 @@ def _field_rule(rule: dict, fields: dict) -> dict:
 
 
 def _list_rule(rule: dict, list_ids: set[int]) -> dict:
+    value = rule.get("list")
     try:
-        list_id = int(rule.get("list"))
+        list_id = None if isinstance(value, bool) else int(value)
     except (TypeError, ValueError):
         list_id = None
     if list_id not in list_ids:

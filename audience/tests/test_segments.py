@@ -189,7 +189,13 @@ def test_faulty_rules_get_one_message_each(book):
         f"Rule {number}" for number in range(1, 10)
     ]
     assert "Choose one of your lists." in error.value.messages[5]
-    for bad in ({"match": "most", "rules": rules[:1]}, {"rules": []}, []):
+    MailingListFactory(owner=owner)
+    for bad in (
+        {"match": "most", "rules": rules[:1]},
+        {"rules": []},
+        [],
+        {"rules": [{"kind": "list", "op": "in", "list": True}]},
+    ):
         with pytest.raises(ValidationError):
             conditions_validate(bad, owner=owner)
 
