@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audience.custom_fields import FORM_PREFIX, FieldSchema
 from audience.models import CustomField, MailingList
+from audience.segments import KIND_LABELS, OP_LABELS
 from mailing.addresses import MAX_LENGTH as MAX_EMAIL_LENGTH
 
 
@@ -133,3 +134,101 @@ class SignUpForm(forms.Form):
     @property
     def is_bot(self) -> bool:
         return bool(self.data.get("website"))
+
+
+# Segments --------------------------------------------------------------------
+
+KIND_CHOICES = [("", _("(no rule)")), *KIND_LABELS.items()]
+OP_CHOICES = list(OP_LABELS.items())
+_SELECT = forms.Select(attrs={"class": "form-select form-select-sm"})
+
+# Blank rows offered below the rules, for a browser without JavaScript.
+EMPTY_RULE_ROWS = 3
+
+
+class SegmentForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    match = forms.ChoiceField(
+        label=_("Clients must match"),
+        choices=[("all", _("all of the rules")), ("any", _("any of the rules"))],
+        initial="all",
+    )
+
+
+class SegmentRuleForm(forms.Form):
+    """One rule row: what it looks at, which field or list, the comparison
+    and the value. audience.segments checks that they fit together."""
+
+    kind = forms.ChoiceField(
+        label=_("Rule"), choices=KIND_CHOICES, required=False, widget=_SELECT
+    )
+    key = forms.ChoiceField(label=_("Field"), required=False, widget=_SELECT)
+    list = forms.ChoiceField(label=_("List"), required=False, widget=_SELECT)
+    op = forms.ChoiceField(
+        label=_("Comparison"), choices=OP_CHOICES, required=False, widget=_SELECT
+    )
+    value = forms.CharField(
+        label=_("Value"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"class": "form-control form-control-sm"}),
+    )
+
+    def __init__(self, *args, fields=(), lists=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["key"].choices = [("", "—")] + [
+            (field.key, field.label) for field in fields
+        ]
+        self.fields["list"].choices = [("", "—")] + [
+            (str(mailing_list.pk), mailing_list.name) for mailing_list in lists
+        ]
+
+    def rule(self) -> dict | None:
+        """The rule as segment conditions hold it; None for a blank row."""
+        data = self.cleaned_data
+        kind = data.get("kind")
+        if not kind:
+            return None
+        rule = {"kind": kind, "op": data.get("op")}
+        if kind == "field":
+            rule["key"] = data.get("key")
+        if kind == "list":
+            rule["list"] = data.get("list")
+        else:
+            rule["value"] = data.get("value", "")
+        return rule
+
+
+SegmentRuleFormSet = forms.formset_factory(
+    SegmentRuleForm, extra=EMPTY_RULE_ROWS, max_num=20, validate_max=True
+)
+
+
+def segment_rule_initial(conditions: dict) -> list[dict]:
+    """The rule rows of stored conditions."""
+    rows = []
+    for rule in (conditions or {}).get("rules", []):
+        if isinstance(rule, dict):
+            value = rule.get("value")
+            if isinstance(value, bool):
+                value = "yes" if value else "no"
+            rows.append(
+                {
+                    "kind": rule.get("kind"),
+                    "key": rule.get("key", ""),
+                    "list": str(rule.get("list", "")),
+                    "op": rule.get("op"),
+                    "value": "" if value is None else value,
+                }
+            )
+    return rows
+
+
+def segment_conditions(form: SegmentForm, formset) -> dict:
+    """The conditions the form and its rule rows describe (checked by the
+    service)."""
+    rules = [row.rule() for row in formset.forms if row.is_valid()]
+    return {
+        "match": form.cleaned_data.get("match", "all"),
+        "rules": [rule for rule in rules if rule],
+    }

@@ -257,3 +257,6 @@ class Segment(models.Model):
 
     def __str__(self):
         return self.name
+
+    def get_absolute_url(self):
+        return reverse("audience:segment_detail", args=[self.pk])

@@ -1,15 +1,18 @@
 """Reads of lists and subscriptions, every customer read scoped to its owner.
 
 This is the only module of audience that mailing may import (the mailing
-form offers the owner's lists, the client page shows a client's lists, the
-planner selects the lists' subscribed members).
+form offers the owner's lists and segments, the client page shows a
+client's lists, the planner selects the lists' subscribed members that the
+mailing's segment selects).
 """
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.shortcuts import get_object_or_404
 
 from audience.custom_fields import FieldSchema, rule_of
-from audience.models import CustomField, MailingList, Subscription
+from audience.models import CustomField, MailingList, Segment, Subscription
+from audience.segments import conditions_q, conditions_stale, rule_describe
+from mailing.models import Client
 
 __all__ = [
     "mailing_list_list",
@@ -26,6 +29,15 @@ __all__ = [
     "list_form_fields",
     "list_form_schema",
     "FieldSchema",
+    "segment_list",
+    "segment_get",
+    "segment_clients",
+    "segment_count",
+    "segment_count_capped",
+    "segment_sample",
+    "segment_rules_described",
+    "segment_export_rows",
+    "segment_problems",
 ]
 
 
@@ -60,17 +72,20 @@ def list_members(*, mailing_list: MailingList, status: str = "") -> QuerySet:
     return members.order_by("-created_at", "-id")
 
 
-def list_subscribed_client_ids(*, list_ids) -> QuerySet:
+def list_subscribed_client_ids(*, list_ids, segment: Segment | None = None) -> QuerySet:
     """The client ids of the subscribed members of the given lists (not
     made distinct: the planner's UNION does that), as a QuerySet the planner
-    compiles into its INSERT ... SELECT."""
-    return (
-        Subscription.objects.filter(
-            mailing_list_id__in=list_ids, status=Subscription.Status.SUBSCRIBED
-        )
-        .order_by()
-        .values("client_id")
+    compiles into its INSERT ... SELECT. With `segment`, only the members it
+    selects: one probe of the client's primary key per member, whatever the
+    statistics say."""
+    members = Subscription.objects.filter(
+        mailing_list_id__in=list_ids, status=Subscription.Status.SUBSCRIBED
     )
+    if segment is not None:
+        members = members.filter(
+            Exists(segment_clients(segment=segment).filter(pk=OuterRef("client_id")))
+        )
+    return members.order_by().values("client_id")
 
 
 def client_subscriptions(*, client) -> QuerySet[Subscription]:
@@ -129,3 +144,72 @@ def list_form_schema(*, mailing_list: MailingList) -> FieldSchema:
     """`list_form_fields` as the sign-up form coerces them."""
     fields = list_form_fields(mailing_list=mailing_list)
     return FieldSchema(rule_of(custom_field) for custom_field in fields)
+
+
+def segment_list(*, owner) -> QuerySet[Segment]:
+    """The owner's segments by name."""
+    return Segment.objects.filter(owner=owner)
+
+
+def segment_get(*, owner, pk: int) -> Segment:
+    """One of the owner's segments; 404 for anyone else's."""
+    return get_object_or_404(Segment, owner=owner, pk=pk)
+
+
+def segment_clients(*, segment: Segment) -> QuerySet[Client]:
+    """The owner's clients the segment selects (audience.segments says how
+    each rule reads), unordered."""
+    return Client.objects.filter(
+        conditions_q(segment.conditions, owner=segment.owner),
+        owner_id=segment.owner_id,
+    ).order_by()
+
+
+def segment_count(*, segment: Segment) -> int:
+    """How many clients the segment selects now (exact; one query)."""
+    return segment_clients(segment=segment).count()
+
+
+def segment_problems(*, segment: Segment) -> list[str]:
+    """Why the segment's stored rules no longer hold (a field or list
+    deleted since); empty when they do."""
+    return conditions_stale(segment.conditions, owner=segment.owner)
+
+
+def segment_count_capped(*, segment: Segment, cap: int) -> tuple[int, bool]:
+    """How many clients the segment selects, counting at most `cap` of them
+    (a page's bounded read), and whether the count stopped there."""
+    counted = segment_clients(segment=segment).values("pk")[: cap + 1].count()
+    return min(counted, cap), counted > cap
+
+
+def segment_sample(*, segment: Segment, size: int = 20) -> list[Client]:
+    """Some of the segment's clients (whichever the database finds first,
+    shown by address): a look at who is in it, not a listing."""
+    sample = list(segment_clients(segment=segment)[:size])
+    return sorted(sample, key=lambda client: client.email)
+
+
+def segment_rules_described(*, segment: Segment) -> list[str]:
+    """The segment's rules in words."""
+    labels = dict(
+        CustomField.objects.filter(owner_id=segment.owner_id).values_list(
+            "key", "label"
+        )
+    )
+    list_names = dict(
+        MailingList.objects.filter(owner_id=segment.owner_id).values_list("pk", "name")
+    )
+    rules = (segment.conditions or {}).get("rules") or []
+    return [rule_describe(rule, labels=labels, list_names=list_names) for rule in rules]
+
+
+def segment_export_rows(*, segment: Segment):
+    """(email, full name, attributes) of each of the segment's clients by
+    id, read in chunks (a million rows stream in flat memory)."""
+    return (
+        segment_clients(segment=segment)
+        .order_by("pk")
+        .values_list("email", "full_name", "attributes")
+        .iterator(chunk_size=2000)
+    )

@@ -18,9 +18,16 @@ from django.utils.translation import gettext as _
 from audience import tasks
 from audience.confirmation import confirmation_subscription
 from audience.custom_fields import Coerced, key_errors
-from audience.models import COUNTED_STATUSES, CustomField, MailingList, Subscription
+from audience.models import (
+    COUNTED_STATUSES,
+    CustomField,
+    MailingList,
+    Segment,
+    Subscription,
+)
+from audience.segments import conditions_validate
 from mailing.addresses import address_normalize
-from mailing.models import Client, Suppression
+from mailing.models import Client, Mailing, Suppression
 from mailing.services.suppression import unsubscribe as suppression_unsubscribe
 from mailing.unsubscribe import UnsubscribeTarget
 
@@ -220,6 +227,67 @@ def custom_field_delete(*, custom_field: CustomField) -> None:
     values clients hold stay in their attributes, no longer shown; adding
     the field again shows them again."""
     custom_field.delete()
+
+
+# Segments --------------------------------------------------------------------
+
+
+def _save_segment(segment: Segment, conditions) -> Segment:
+    errors = {}
+    try:
+        segment.conditions = conditions_validate(conditions, owner=segment.owner)
+    except ValidationError as error:
+        errors["conditions"] = error.messages
+    try:
+        segment.full_clean(exclude=["owner", "conditions"])
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    try:
+        with transaction.atomic():
+            segment.save()
+    except IntegrityError as error:
+        raise ValidationError(
+            {"name": _("You already have a segment with this name.")}
+        ) from error
+    return segment
+
+
+@transaction.atomic
+def segment_create(*, owner, name: str, conditions: dict) -> Segment:
+    """Save a segment of `owner` with its conditions checked against the
+    owner's fields and lists (audience.segments), values in stored types.
+
+    Raises ValidationError: an empty or taken name ("name"), a faulty rule
+    ("conditions", one message per rule)."""
+    return _save_segment(Segment(owner=owner, name=name), conditions)
+
+
+@transaction.atomic
+def segment_update(*, segment: Segment, name: str, conditions: dict) -> Segment:
+    """Change a segment's name and conditions. Raises ValidationError as
+    segment_create does; mailings narrowed by it use the new conditions
+    from their next run."""
+    segment.name = name
+    return _save_segment(segment, conditions)
+
+
+@transaction.atomic
+def segment_delete(*, segment: Segment) -> None:
+    """Delete a segment that no unfinished mailing uses.
+
+    Raises ValidationError while one does: deleting it would quietly widen
+    that mailing to all its lists' members (finished mailings keep their
+    runs and lose only the reference)."""
+    using = segment.mailings.exclude(status=Mailing.Status.FINISHED)
+    names = [mailing.title for mailing in using.select_related("message")[:3]]
+    if names:
+        raise ValidationError(
+            _("Mailings still narrowed by this segment: %(names)s.")
+            % {"names": ", ".join(names)}
+        )
+    segment.delete()
 
 
 # Members by hand -------------------------------------------------------------

@@ -14,6 +14,12 @@ urlpatterns = [
     path("fields/new/", views.field_create, name="field_create"),
     path("fields/<int:pk>/edit/", views.field_update, name="field_update"),
     path("fields/<int:pk>/delete/", views.field_delete, name="field_delete"),
+    path("segments/", views.segment_list, name="segment_list"),
+    path("segments/new/", views.segment_create, name="segment_create"),
+    path("segments/<int:pk>/", views.segment_detail, name="segment_detail"),
+    path("segments/<int:pk>/edit/", views.segment_update, name="segment_update"),
+    path("segments/<int:pk>/delete/", views.segment_delete, name="segment_delete"),
+    path("segments/<int:pk>/export/", views.segment_export, name="segment_export"),
     path(
         "clients/<int:client_pk>/lists/",
         views.subscription_add,

@@ -3,14 +3,25 @@ audience.services."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from audience import selectors, services
-from audience.forms import CustomFieldForm, MailingListForm, SubscriptionAddForm
+from audience.forms import (
+    CustomFieldForm,
+    MailingListForm,
+    SegmentForm,
+    SegmentRuleFormSet,
+    SubscriptionAddForm,
+    segment_conditions,
+    segment_rule_initial,
+)
 from audience.models import Subscription
+from mailing.csvfiles import SafeCSVWriter
 from mailing.paging import CappedPaginator
 from mailing.selectors import client_get
 from site_common.views import run_action, save_form
@@ -246,3 +257,161 @@ def field_delete(request, pk):
         "audience/field_delete.html",
         {"custom_field": custom_field, "section": "fields"},
     )
+
+
+# Segments --------------------------------------------------------------------
+
+# The segment page counts up to this many clients, then says "more than".
+SEGMENT_COUNT_CAP = 100_000
+SEGMENT_SAMPLE = 20
+
+
+@login_required
+def segment_list(request):
+    return render(
+        request,
+        "audience/segment_list.html",
+        {"segments": selectors.segment_list(owner=request.user), "section": "segments"},
+    )
+
+
+def _segment_form_page(request, segment=None):
+    """The segment form with its rule rows, for a new segment or `segment`."""
+    owner = request.user
+    initial = {}
+    if segment is not None:
+        initial = {
+            "name": segment.name,
+            "match": segment.conditions.get("match", "all"),
+        }
+    form = SegmentForm(request.POST or None, initial=initial)
+    formset = SegmentRuleFormSet(
+        request.POST or None,
+        initial=segment_rule_initial(segment.conditions) if segment else None,
+        prefix="rules",
+        form_kwargs={
+            "fields": list(selectors.custom_field_list(owner=owner)),
+            "lists": list(selectors.mailing_list_list(owner=owner)),
+        },
+    )
+
+    def save():
+        if not formset.is_valid():
+            raise ValidationError(_("Correct the rules marked below."))
+        conditions = segment_conditions(form, formset)
+        name = form.cleaned_data["name"]
+        if segment is None:
+            return services.segment_create(
+                owner=owner, name=name, conditions=conditions
+            )
+        return services.segment_update(
+            segment=segment, name=name, conditions=conditions
+        )
+
+    saved = save_form(request, form, save)
+    if saved:
+        messages.success(request, _("Segment %(name)s saved.") % {"name": saved.name})
+        return redirect(saved)
+    return render(
+        request,
+        "audience/segment_form.html",
+        {
+            "form": form,
+            "formset": formset,
+            "title": _("Edit segment") if segment else _("New segment"),
+            "cancel_url": segment.get_absolute_url() if segment else "",
+            "section": "segments",
+        },
+    )
+
+
+@login_required
+def segment_create(request):
+    return _segment_form_page(request)
+
+
+@login_required
+def segment_update(request, pk):
+    return _segment_form_page(request, selectors.segment_get(owner=request.user, pk=pk))
+
+
+@login_required
+def segment_detail(request, pk):
+    segment = selectors.segment_get(owner=request.user, pk=pk)
+    count, capped = selectors.segment_count_capped(
+        segment=segment, cap=SEGMENT_COUNT_CAP
+    )
+    return render(
+        request,
+        "audience/segment_detail.html",
+        {
+            "segment": segment,
+            "count": count,
+            "capped": capped,
+            "sample": selectors.segment_sample(segment=segment, size=SEGMENT_SAMPLE),
+            "rules": selectors.segment_rules_described(segment=segment),
+            "problems": selectors.segment_problems(segment=segment),
+            "section": "segments",
+        },
+    )
+
+
+@login_required
+def segment_delete(request, pk):
+    segment = selectors.segment_get(owner=request.user, pk=pk)
+    if request.method == "POST":
+        deleted = run_action(
+            request,
+            lambda: services.segment_delete(segment=segment),
+            _("Segment %(name)s deleted.") % {"name": segment.name},
+        )
+        return redirect("audience:segment_list" if deleted else segment)
+    return render(
+        request,
+        "audience/confirm_delete.html",
+        {
+            "object": segment,
+            "is_segment": True,
+            "cancel_url": segment.get_absolute_url(),
+            "section": "segments",
+        },
+    )
+
+
+class _Echo:
+    """A file whose write returns the line, for a streamed CSV response."""
+
+    def write(self, value):
+        return value
+
+
+@login_required
+def segment_export(request, pk):
+    """The segment's clients as CSV, streamed: e-mail, full name and one
+    column per custom field (by key, as the import reads them)."""
+    segment = selectors.segment_get(owner=request.user, pk=pk)
+    keys = list(
+        selectors.custom_field_list(owner=request.user).values_list("key", flat=True)
+    )
+    writer = SafeCSVWriter(_Echo())
+    rows = selectors.segment_export_rows(segment=segment)
+
+    def lines():
+        yield writer.writerow(["email", "full name", *keys])
+        for email, full_name, attributes in rows:
+            values = attributes if isinstance(attributes, dict) else {}
+            yield writer.writerow(
+                [email, full_name, *(_cell(values.get(key)) for key in keys)]
+            )
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="segment-{segment.pk}.csv"'
+    return response
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)

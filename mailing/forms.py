@@ -11,7 +11,12 @@ from django.utils.functional import lazy
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from audience.selectors import custom_field_keys, field_schema, mailing_list_list
+from audience.selectors import (
+    custom_field_keys,
+    field_schema,
+    mailing_list_list,
+    segment_list,
+)
 from deliverability.selectors import sender_list, senders_usable
 from mailing import services
 from mailing.addresses import MAX_LENGTH as MAX_EMAIL_LENGTH
@@ -177,11 +182,20 @@ class MailingForm(forms.ModelForm):
         ),
     )
 
+    segment = forms.ModelChoiceField(
+        queryset=Client.objects.none(),
+        required=False,
+        label=_("Segment"),
+        empty_label=_("Every subscribed member"),
+        help_text=_("Only the lists' members this segment selects receive it."),
+    )
+
     field_order = [
         "name",
         "message",
         "sender",
         "lists",
+        "segment",
         "all_clients",
         "clients",
         "start_at",
@@ -224,6 +238,14 @@ class MailingForm(forms.ModelForm):
             self.initial["lists"] = list(
                 self.instance.lists.values_list("pk", flat=True)
             )
+        self.fields["segment"].queryset = segment_list(owner=owner)
+        self.fields["segment"].error_messages["invalid_choice"] = _(
+            "The chosen segment is not one of your segments."
+        )
+        if "lists" not in self.fields or not segment_list(owner=owner).exists():
+            del self.fields["segment"]
+        elif self.instance.pk:
+            self.initial["segment"] = self.instance.segment_id
         self._sender_choices(owner)
         self.fields["start_at"].help_text = _(
             "In %(zone)s time; a start in the past or now sends the first run at once."
@@ -292,6 +314,7 @@ class MailingForm(forms.ModelForm):
                     clients=cleaned.get("clients"),
                     all_clients=everyone,
                     lists=cleaned.get("lists") or (),
+                    segment=cleaned.get("segment"),
                 )
             except ValidationError as error:
                 self.add_error(None, error)
@@ -302,6 +325,7 @@ class MailingForm(forms.ModelForm):
         return {
             "name": data.get("name", ""),
             "lists": list(data.get("lists") or []),
+            "segment": data.get("segment"),
             "message": data["message"],
             "clients": list(data.get("clients") or []),
             "all_clients": data.get("all_clients", False),
@@ -310,6 +334,24 @@ class MailingForm(forms.ModelForm):
             "periodicity": data["periodicity"],
             "sender": data.get("sender"),
         }
+
+
+class RecipientCountForm(forms.Form):
+    """The mailing form's recipient choice, as its recipient count reads it
+    (GET): only the owner's lists, segment and clients are valid."""
+
+    lists = forms.ModelMultipleChoiceField(
+        queryset=Client.objects.none(), required=False
+    )
+    segment = forms.ModelChoiceField(queryset=Client.objects.none(), required=False)
+    clients = ClientChoiceField(queryset=Client.objects.none(), required=False)
+    all_clients = forms.BooleanField(required=False)
+
+    def __init__(self, *args, owner, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["lists"].queryset = mailing_list_list(owner=owner)
+        self.fields["segment"].queryset = segment_list(owner=owner)
+        self.fields["clients"].queryset = Client.objects.filter(owner=owner)
 
 
 class DeliveryFilterForm(forms.Form):

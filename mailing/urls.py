@@ -32,6 +32,11 @@ urlpatterns = [
     path("messages/<int:pk>/delete/", views.message_delete, name="message_delete"),
     path("mailings/", views.mailing_list, name="mailing_list"),
     path("mailings/new/", views.mailing_create, name="mailing_create"),
+    path(
+        "mailings/recipients.json",
+        views.mailing_recipient_count,
+        name="mailing_recipient_count",
+    ),
     path("mailings/<int:pk>/", views.mailing_detail, name="mailing_detail"),
     path("mailings/<int:pk>/edit/", views.mailing_update, name="mailing_update"),
     path("mailings/<int:pk>/delete/", views.mailing_delete, name="mailing_delete"),

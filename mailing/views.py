@@ -14,6 +14,7 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -35,6 +36,7 @@ from mailing.forms import (
     MailingForm,
     MailingTestForm,
     MessageForm,
+    RecipientCountForm,
     SuppressionAddForm,
 )
 from mailing.models import Client, Delivery, Mailing, Message, Suppression
@@ -573,6 +575,44 @@ def mailing_create(request):
             "title": _("New mailing"),
             "no_messages": not selectors.message_list(owner=request.user).exists(),
         },
+    )
+
+
+def _recipient_count_text(result) -> str:
+    number = number_format(result.count, force_grouping=True)
+    if result.kind == "more_than":
+        return _("More than %(count)s recipients") % {"count": number}
+    if result.kind == "up_to":
+        return _("Up to %(count)s recipients") % {"count": number}
+    return ngettext("%(count)s recipient", "%(count)s recipients", result.count) % {
+        "count": number
+    }
+
+
+@login_required
+def mailing_recipient_count(request):
+    """JSON for the mailing form: how many the chosen lists, segment and
+    clients reach now (selectors.recipient_count), in words."""
+    form = RecipientCountForm(request.GET, owner=request.user)
+    if not form.is_valid():
+        return JsonResponse(
+            {"error": " ".join(" ".join(errors) for errors in form.errors.values())},
+            status=400,
+        )
+    data = form.cleaned_data
+    result = selectors.recipient_count(
+        owner=request.user,
+        client_ids=[client.pk for client in data["clients"]],
+        all_clients=data["all_clients"],
+        lists=data["lists"],
+        segment=data["segment"],
+    )
+    return JsonResponse(
+        {
+            "count": result.count,
+            "kind": result.kind,
+            "text": _recipient_count_text(result),
+        }
     )
 
 

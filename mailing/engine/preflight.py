@@ -51,7 +51,8 @@ class SampleRecipient:
 
 def _first_receiver(mailing: Mailing) -> Client | None:
     """The first client a run would mail: picked directly or subscribed to
-    one of the mailing's lists (as the planner selects them), not
+    one of the mailing's lists and selected by its segment (as the planner
+    selects them), not
     unsubscribed, not suppressed.
 
     Two short reads, the picked clients first: one query with an OR across
@@ -68,7 +69,9 @@ def _first_receiver(mailing: Mailing) -> Client | None:
     picked = may_receive.filter(mailings=mailing).first()
     if picked is not None:
         return picked
-    members = list_subscribed_client_ids(list_ids=mailing.lists.values("pk"))
+    members = list_subscribed_client_ids(
+        list_ids=mailing.lists.values("pk"), segment=mailing.segment
+    )
     return may_receive.filter(pk__in=members).first()
 
 

@@ -24,7 +24,7 @@ CHOOSE_CLIENTS = gettext_lazy(
 
 
 def mailing_recipients(
-    *, owner: User, clients, all_clients: bool, lists=()
+    *, owner: User, clients, all_clients: bool, lists=(), segment=None
 ) -> list[Client] | None:
     """The chosen clients, or None for all of the owner's (not read here:
     an address book may hold a million). With lists chosen, no client need
@@ -32,11 +32,25 @@ def mailing_recipients(
 
     Raises ValidationError on "clients": none chosen and no list, "all"
     with an empty address book, or a client of another user; on "lists": a
-    list of another user. The mailing form asks it too, to show the error
-    beside the other fields' errors.
+    list of another user; on "segment": a segment of another user, or one
+    without a list to narrow. The mailing form asks it too, to show the
+    error beside the other fields' errors.
     """
     if any(mailing_list.owner_id != owner.pk for mailing_list in lists or ()):
         raise ValidationError({"lists": _("A chosen list belongs to another user.")})
+    if segment is not None and segment.owner_id != owner.pk:
+        raise ValidationError(
+            {"segment": _("The chosen segment belongs to another user.")}
+        )
+    if segment is not None and not lists:
+        raise ValidationError(
+            {
+                "segment": _(
+                    "A segment narrows the members of the chosen lists; "
+                    "choose at least one list."
+                )
+            }
+        )
     if all_clients:
         if not Client.objects.filter(owner=owner).exists():
             raise ValidationError({"clients": NO_CLIENTS_YET})
@@ -86,7 +100,9 @@ def _set_all_clients(mailing: Mailing) -> None:
     owner_counts_invalidate(mailing.owner_id)
 
 
-def _save_and_plan(mailing: Mailing, *, clients, all_clients, now, lists=()) -> Mailing:
+def _save_and_plan(
+    mailing: Mailing, *, clients, all_clients, now, lists=(), segment=None
+) -> Mailing:
     """Validate, plan the next occurrence, save with its clients and queue a
     run on commit when one is due now."""
     mailing.full_clean(exclude=["next_run_at"])
@@ -101,8 +117,13 @@ def _save_and_plan(mailing: Mailing, *, clients, all_clients, now, lists=()) -> 
         )
     lists = list(lists or ())
     chosen = mailing_recipients(
-        owner=mailing.owner, clients=clients, all_clients=all_clients, lists=lists
+        owner=mailing.owner,
+        clients=clients,
+        all_clients=all_clients,
+        lists=lists,
+        segment=segment,
     )
+    mailing.segment = segment
     _plan(mailing, now=now)
     mailing.save()
     if chosen is None:
@@ -146,6 +167,7 @@ def mailing_create(
     clients=(),
     all_clients: bool = False,
     lists=(),
+    segment=None,
     name: str = "",
     sender=None,
     now: datetime | None = None,
@@ -154,9 +176,11 @@ def mailing_create(
 
     When the window already holds now, its first run is queued on commit.
     The recipients are `clients` (or all the owner's) and the subscribed
-    members of `lists`. Raises ValidationError: end before start, a window
-    wholly in the past, no clients nor lists, a message, client, list or
-    sender of another user, a sender on a domain that is not verified.
+    members of `lists` that `segment` (optional) selects. Raises
+    ValidationError: end before start, a window wholly in the past, no
+    clients nor lists, a segment without a list, a message, client, list,
+    segment or sender of another user, a sender on a domain that is not
+    verified.
     """
     now = now or timezone.now()
     mailing = Mailing(
@@ -169,7 +193,12 @@ def mailing_create(
     )
     _choose_sender(mailing, sender)
     return _save_and_plan(
-        mailing, clients=clients, all_clients=all_clients, lists=lists, now=now
+        mailing,
+        clients=clients,
+        all_clients=all_clients,
+        lists=lists,
+        segment=segment,
+        now=now,
     )
 
 
@@ -184,6 +213,7 @@ def mailing_update(
     clients=(),
     all_clients: bool = False,
     lists=(),
+    segment=None,
     name: str = "",
     sender=_UNCHANGED,
     now: datetime | None = None,
@@ -196,7 +226,12 @@ def mailing_update(
     mailing.start_at, mailing.end_at = start_at, end_at
     mailing.name = name
     return _save_and_plan(
-        mailing, clients=clients, all_clients=all_clients, lists=lists, now=now
+        mailing,
+        clients=clients,
+        all_clients=all_clients,
+        lists=lists,
+        segment=segment,
+        now=now,
     )
 
 
