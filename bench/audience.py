@@ -38,8 +38,6 @@ import argparse
 import csv
 import json
 import os
-import resource
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -55,16 +53,16 @@ from common import (
     get,
     login,
     measure_warm,
+    peak_rss_mb,
     server_environment,
+    setup_django,
     start_gunicorn,
     stop_gunicorn,
     summary,
 )
 
 DB_NAME = os.environ.get("BENCH_DB_NAME", "bench_audience")
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
 VAR = BASE_DIR / "var" / "bench_audience"
-SECRET_KEY = "bench-" + secrets.token_urlsafe(60)
 
 CUSTOMER_EMAIL = "audience@bench"
 CLIENTS = 1_000_000
@@ -124,20 +122,7 @@ def result(name: str, figure: str, target: str, ok: bool | None) -> None:
 
 
 def environment() -> dict:
-    return server_environment(
-        db_name=DB_NAME,
-        redis_url=REDIS_URL,
-        cache_prefix="bench_audience",
-        var=VAR,
-        secret_key=SECRET_KEY,
-    )
-
-
-def setup_django() -> None:
-    os.environ.update(environment())
-    import django
-
-    django.setup()
+    return server_environment(db_name=DB_NAME, name="bench_audience")
 
 
 # -- building the data --------------------------------------------------------
@@ -625,11 +610,7 @@ def child_import(path: str, owner_id: int, list_id: int) -> None:
             {
                 "seconds": seconds,
                 "clients": Client.objects.filter(owner=owner).count(),
-                "peak_rss_mb": max(
-                    resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                    resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
-                )
-                / 1024,
+                "peak_rss_mb": peak_rss_mb(),
             }
         )
     )
@@ -749,13 +730,13 @@ def _parse_args() -> argparse.Namespace:
 def main() -> None:
     args = _parse_args()
     if args.child_import:
-        setup_django()
+        setup_django(environment())
         child_import(args.child_import, args.owner, args.list)
         return
     started = time.monotonic()
     VAR.mkdir(parents=True, exist_ok=True)
     create_database(DB_NAME)
-    setup_django()
+    setup_django(environment())
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)

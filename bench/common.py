@@ -8,6 +8,8 @@ it from their own arguments first.
 
 import http.client
 import os
+import resource
+import secrets
 import socket
 import statistics
 import subprocess
@@ -18,11 +20,17 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-if str(BASE_DIR) not in sys.path:
-    sys.path.insert(0, str(BASE_DIR))
+# First on the path, before this folder: bench/audience.py would otherwise
+# stand for the `audience` app.
+sys.path.insert(0, str(BASE_DIR))
 ADMIN_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"
 )
+# The cache of the measured server: a Redis database of the benches' own.
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
+# One key for this process and the gunicorn it starts: the customer pages
+# log in from here.
+SECRET_KEY = "bench-" + secrets.token_urlsafe(60)
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) Chrome/130.0 Safari/537.36 bench"
 
 
@@ -56,25 +64,32 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def server_environment(
-    *, db_name: str, redis_url: str, cache_prefix: str, var: Path, secret_key: str
-) -> dict:
-    """The environment of this process and of its gunicorn: the dev settings
-    with DEBUG off (production's manifest storage needs a collectstatic that
-    nothing here serves anyway) on the bench's own database and cache; one
-    SECRET_KEY for both, as the customer pages log in from here."""
+def server_environment(*, db_name: str, name: str) -> dict:
+    """The environment of a bench script and of its gunicorn: the dev
+    settings with DEBUG off (production's manifest storage needs a
+    collectstatic that nothing here serves anyway) on the database
+    `db_name`, files under var/`name`, cache keys prefixed with `name`."""
+    var = BASE_DIR / "var" / name
     return {
         "DJANGO_SETTINGS_MODULE": "mailsite.settings.dev",
         "DATABASE_URL": database_url(db_name),
-        "REDIS_URL": redis_url,
-        "CACHE_KEY_PREFIX": cache_prefix,
-        "SECRET_KEY": secret_key,
+        "REDIS_URL": REDIS_URL,
+        "CACHE_KEY_PREFIX": name,
+        "SECRET_KEY": SECRET_KEY,
         "HTTPS": "off",
         "DEBUG": "off",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "MEDIA_ROOT": str(var / "media"),
         "STATIC_ROOT": str(var / "static"),
     }
+
+
+def setup_django(environment: dict) -> None:
+    """Configure Django in this process from `environment`."""
+    os.environ.update(environment)
+    import django
+
+    django.setup()
 
 
 def start_gunicorn(port: int, environment: dict, workers: int) -> subprocess.Popen:
@@ -109,6 +124,18 @@ def start_gunicorn(port: int, environment: dict, workers: int) -> subprocess.Pop
 def stop_gunicorn(server: subprocess.Popen) -> None:
     server.terminate()
     server.wait(timeout=30)
+
+
+def peak_rss_mb() -> float:
+    """The peak resident memory of this process or of any child it reaped
+    (forked workers), in MB."""
+    return (
+        max(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+        )
+        / 1024
+    )
 
 
 # -- timed requests -----------------------------------------------------------

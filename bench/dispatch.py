@@ -46,7 +46,7 @@ import threading
 import time
 from collections import Counter
 
-from common import ADMIN_URL, database_url, free_port
+from common import ADMIN_URL, database_url, free_port, peak_rss_mb
 
 DB_NAME = os.environ.get("BENCH_DB_NAME", "bench_dispatch")
 BODY = (
@@ -259,11 +259,7 @@ def child_engine(mailing_id: int) -> None:
                 "queries": counted,
                 "cpu_seconds": cpu,
                 "processes": report.dispatch.processes,
-                "peak_rss_mb": max(
-                    resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                    resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
-                )
-                / 1024,
+                "peak_rss_mb": peak_rss_mb(),
             }
         )
     )

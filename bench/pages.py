@@ -31,7 +31,6 @@ import argparse
 import json
 import os
 import random
-import secrets
 import statistics
 import time
 import uuid
@@ -47,13 +46,13 @@ from common import (
     login,
     measure_warm,
     server_environment,
+    setup_django,
     start_gunicorn,
     stop_gunicorn,
     summary,
 )
 
 DB_NAME = os.environ.get("BENCH_DB_NAME", "bench_pages")
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
 VAR = BASE_DIR / "var" / "bench_pages"
 
 OWNERS = 100
@@ -67,24 +66,10 @@ WORKERS = 2
 CONCURRENCY = 2
 WARM_REQUESTS = 1000
 COLD_REQUESTS = 60
-SECRET_KEY = "bench-" + secrets.token_urlsafe(60)
 
 
 def environment() -> dict:
-    return server_environment(
-        db_name=DB_NAME,
-        redis_url=REDIS_URL,
-        cache_prefix="bench_pages",
-        var=VAR,
-        secret_key=SECRET_KEY,
-    )
-
-
-def setup_django() -> None:
-    os.environ.update(environment())
-    import django
-
-    django.setup()
+    return server_environment(db_name=DB_NAME, name="bench_pages")
 
 
 # -- building the data --------------------------------------------------------
@@ -762,7 +747,7 @@ def main() -> None:
 
     VAR.mkdir(parents=True, exist_ok=True)
     create_database(DB_NAME)
-    setup_django()
+    setup_django(environment())
     print(f"Database {DB_NAME}: building what is missing (once; reused later)")
     from django.core.management import call_command
 
