@@ -233,15 +233,20 @@ def explain_reads(name: str, captured: list, tables: tuple, *, lines: int) -> No
 
 def _explain(captured: list, query: dict, lines: int) -> None:
     """EXPLAIN (ANALYZE, BUFFERS) of one captured query, after replaying the
-    `set_config` calls the page made before it (a search's forced plan) in
-    the same transaction, so that the plan is the one the page got."""
+    `set_config` calls made before it in its transaction (a search's forced
+    plan), so that the plan is the one the page got."""
     from django.db import connection, transaction
 
-    before = captured[: captured.index(query)]
+    settings = []  # the set_config calls of the transaction the query ran in
+    for earlier in captured[: captured.index(query)]:
+        statement = earlier["sql"].lstrip().upper()
+        if statement.startswith(("COMMIT", "ROLLBACK", "RESET")):
+            settings = []
+        elif statement.startswith("SELECT SET_CONFIG"):
+            settings.append(earlier["sql"])
     with transaction.atomic(), connection.cursor() as cursor:
-        for earlier in before:
-            if earlier["sql"].lstrip().upper().startswith("SELECT SET_CONFIG"):
-                cursor.execute(earlier["sql"])
+        for sql in settings:
+            cursor.execute(sql)
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + query["sql"])
         plan = [line for (line,) in cursor.fetchall()]
     for line in plan[:lines]:
