@@ -54,9 +54,8 @@ from common import (
     create_database,
     explain_reads,
     free_port,
-    get,
     login,
-    measure_warm,
+    measure_page,
     peak_rss_mb,
     server_environment,
     setup_django,
@@ -391,9 +390,6 @@ def page_section(*, explain: bool, requests: int) -> None:
 def _measure_pages(
     port: int, owner, pages: list, *, explain: bool, requests: int
 ) -> None:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     browser, cookie = login(owner)
     print(
         f"Pages: gunicorn with {WORKERS} sync workers, DEBUG off; {requests} warm "
@@ -407,22 +403,21 @@ def _measure_pages(
     print("-" * len(header))
     plans = []
     for name, path, table in pages:
-        for _ in range(5):
-            status, _ = get(port, path, cookie)
-            assert status == 200, (path, status)
-        figures = measure_warm(
-            port, lambda n, path=path: path, requests, CONCURRENCY, cookie
+        figures, queries, size = measure_page(
+            port,
+            path,
+            browser=browser,
+            cookie=cookie,
+            requests=requests,
+            concurrency=CONCURRENCY,
         )
-        with CaptureQueriesContext(connection) as queries:
-            response = browser.get(path)
-        assert response.status_code == 200, (path, response.status_code)
         ok = figures["p99"] <= PAGE_TARGET_MS
         if not ok or (explain and table == CLIENTS_TABLE):
-            plans.append((name.strip(), table, queries.captured_queries))
+            plans.append((name.strip(), table, queries))
         print(
             f"{name:<44}{figures['min']:>8.1f}{figures['p50']:>9.1f}"
             f"{figures['p99']:>9.1f}{PAGE_TARGET_MS:>8}{len(queries):>9}"
-            f"{len(response.content):>10}  {'yes' if ok else 'NO'}"
+            f"{size:>10}  {'yes' if ok else 'NO'}"
         )
         result(
             name.strip(),

@@ -212,6 +212,23 @@ def login(owner):
     return browser, f"{settings.SESSION_COOKIE_NAME}={session}"
 
 
+def measure_page(port, path, *, browser, cookie, requests, concurrency):
+    """A customer page: warmed up, then `requests` warm GETs through gunicorn
+    (summary()); then once in this process with its queries captured.
+    Returns (figures, captured queries, bytes of the page)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(5):
+        status, _ = get(port, path, cookie)
+        assert status == 200, (path, status)
+    figures = measure_warm(port, lambda n: path, requests, concurrency, cookie)
+    with CaptureQueriesContext(connection) as queries:
+        response = browser.get(path)
+    assert response.status_code == 200, (path, response.status_code)
+    return figures, queries.captured_queries, len(response.content)
+
+
 def explain_slowest(name: str, captured: list, *, lines: int = 14) -> None:
     """Print the plan (EXPLAIN ANALYZE, BUFFERS) of the slowest of a page's
     captured queries (on a busy machine that may be a trivial one that

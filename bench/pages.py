@@ -44,6 +44,7 @@ from common import (
     free_port,
     get,
     login,
+    measure_page,
     measure_warm,
     server_environment,
     setup_django,
@@ -498,8 +499,6 @@ def _customer_deliveries(cursor, run, owner, status_sql: str, *, limit: int) -> 
 
 def customer_measure(port: int) -> None:
     """Warm p50 / p99 and queries of every customer page, against targets."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
     from accounts.models import User
     from mailing.models import Client, Delivery, Mailing
@@ -571,22 +570,21 @@ def customer_measure(port: int) -> None:
     print("-" * len(header))
     failures = []
     for name, path, target in [*pages, unmatched]:
-        for _ in range(5):
-            status, _ = get(port, path, cookie)
-            assert status == 200, (path, status)
-        figures = measure_warm(
-            port, lambda n, path=path: path, CUSTOMER_REQUESTS, CONCURRENCY, cookie
+        figures, queries, size = measure_page(
+            port,
+            path,
+            browser=browser,
+            cookie=cookie,
+            requests=CUSTOMER_REQUESTS,
+            concurrency=CONCURRENCY,
         )
-        with CaptureQueriesContext(connection) as queries:
-            response = browser.get(path)
-        assert response.status_code == 200, (path, response.status_code)
         ok = "—" if target is None else ("yes" if figures["p99"] <= target else "NO")
         if ok == "NO":
-            failures.append((name.strip(), queries.captured_queries))
+            failures.append((name.strip(), queries))
         print(
             f"{name:<40}{figures['min']:>8.1f}{figures['p50']:>9.1f}"
             f"{figures['p99']:>9.1f}"
-            f"{target or '':>8}{len(queries):>9}{len(response.content):>10}  {ok}"
+            f"{target or '':>8}{len(queries):>9}{size:>10}  {ok}"
         )
     print()
     print(
