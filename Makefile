@@ -58,6 +58,7 @@ test: lint translations
 bench: install
 	$(PY) bench/dispatch.py
 	$(PY) bench/pages.py
+	$(PY) bench/audience.py
 
 clean:
 	rm -rf $(VENV) var staticfiles test-artifacts

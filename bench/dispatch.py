@@ -45,15 +45,10 @@ import sys
 import threading
 import time
 from collections import Counter
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(BASE_DIR))
+from common import ADMIN_URL, database_url, free_port, peak_rss_mb
+
 DB_NAME = os.environ.get("BENCH_DB_NAME", "bench_dispatch")
-ADMIN_URL = os.environ.get(
-    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"
-)
 BODY = (
     "Dear {{ full_name }},\n\nThis is the monthly news for {{ email }}.\n"
     + "Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 8
@@ -61,14 +56,9 @@ BODY = (
 )
 
 
-def bench_url() -> str:
-    parts = urlsplit(ADMIN_URL)
-    return urlunsplit(parts._replace(path=f"/{DB_NAME}"))
-
-
 def setup_django(sink_port: int, **engine) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "mailsite.settings.test"
-    os.environ["DATABASE_URL"] = bench_url()
+    os.environ["DATABASE_URL"] = database_url(DB_NAME)
     os.environ["EMAIL_URL"] = f"smtp://127.0.0.1:{sink_port}"
     os.environ.setdefault("EMAIL_TIMEOUT", "10")
     import django
@@ -81,12 +71,6 @@ def setup_django(sink_port: int, **engine) -> None:
 
 
 # -- the sink ---------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_sink():
@@ -275,11 +259,7 @@ def child_engine(mailing_id: int) -> None:
                 "queries": counted,
                 "cpu_seconds": cpu,
                 "processes": report.dispatch.processes,
-                "peak_rss_mb": max(
-                    resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                    resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
-                )
-                / 1024,
+                "peak_rss_mb": peak_rss_mb(),
             }
         )
     )

@@ -28,29 +28,32 @@ from BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres).
 """
 
 import argparse
-import http.client
 import json
 import os
 import random
-import secrets
-import socket
 import statistics
-import subprocess
-import sys
-import threading
 import time
 import uuid
 from datetime import timedelta
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(BASE_DIR))
-DB_NAME = os.environ.get("BENCH_DB_NAME", "bench_pages")
-ADMIN_URL = os.environ.get(
-    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"
+from common import (
+    BASE_DIR,
+    USER_AGENT,
+    create_database,
+    explain_slowest,
+    free_port,
+    get,
+    login,
+    measure_page,
+    measure_warm,
+    server_environment,
+    setup_django,
+    start_gunicorn,
+    stop_gunicorn,
+    summary,
 )
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
+
+DB_NAME = os.environ.get("BENCH_DB_NAME", "bench_pages")
 VAR = BASE_DIR / "var" / "bench_pages"
 
 OWNERS = 100
@@ -64,49 +67,10 @@ WORKERS = 2
 CONCURRENCY = 2
 WARM_REQUESTS = 1000
 COLD_REQUESTS = 60
-SECRET_KEY = "bench-" + secrets.token_urlsafe(60)
-USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) Chrome/130.0 Safari/537.36 bench"
-
-
-def bench_url() -> str:
-    parts = urlsplit(ADMIN_URL)
-    return urlunsplit(parts._replace(path=f"/{DB_NAME}"))
 
 
 def environment() -> dict:
-    return {
-        # The dev settings with DEBUG off: production's manifest storage
-        # needs a collectstatic that nothing here serves anyway.
-        "DJANGO_SETTINGS_MODULE": "mailsite.settings.dev",
-        "DATABASE_URL": bench_url(),
-        "REDIS_URL": REDIS_URL,
-        "CACHE_KEY_PREFIX": "bench_pages",
-        # One key for this process and gunicorn: the customer pages log in.
-        "SECRET_KEY": SECRET_KEY,
-        "HTTPS": "off",
-        "DEBUG": "off",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "MEDIA_ROOT": str(VAR / "media"),
-        "STATIC_ROOT": str(VAR / "static"),
-    }
-
-
-def create_database() -> None:
-    import psycopg
-
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        exists = admin.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]
-        ).fetchone()
-        if not exists:
-            admin.execute(f'CREATE DATABASE "{DB_NAME}"')
-
-
-def setup_django() -> None:
-    os.environ.update(environment())
-    import django
-
-    django.setup()
+    return server_environment(db_name=DB_NAME, name="bench_pages")
 
 
 # -- building the data --------------------------------------------------------
@@ -535,10 +499,6 @@ def _customer_deliveries(cursor, run, owner, status_sql: str, *, limit: int) -> 
 
 def customer_measure(port: int) -> None:
     """Warm p50 / p99 and queries of every customer page, against targets."""
-    from django.conf import settings
-    from django.db import connection
-    from django.test import Client as TestClient
-    from django.test.utils import CaptureQueriesContext
 
     from accounts.models import User
     from mailing.models import Client, Delivery, Mailing
@@ -546,10 +506,7 @@ def customer_measure(port: int) -> None:
     owner = User.objects.get(email=CUSTOMER_EMAIL)
     big = Mailing.objects.filter(owner=owner, status="running").get()
     runs = list(big.runs.order_by("-pk").values_list("pk", flat=True))
-    browser = TestClient(HTTP_USER_AGENT=USER_AGENT, HTTP_HOST="127.0.0.1")
-    browser.force_login(owner)
-    session = browser.cookies[settings.SESSION_COOKIE_NAME].value
-    cookie = f"{settings.SESSION_COOKIE_NAME}={session}"
+    browser, cookie = login(owner)
     older = Delivery.objects.filter(run_id=runs[3]).order_by("-id")[5000]
     detail = f"/app/mailings/{big.pk}/"
     pages = [
@@ -613,22 +570,21 @@ def customer_measure(port: int) -> None:
     print("-" * len(header))
     failures = []
     for name, path, target in [*pages, unmatched]:
-        for _ in range(5):
-            status, _ = get(port, path, cookie)
-            assert status == 200, (path, status)
-        figures = measure_warm(
-            port, lambda n, path=path: path, CUSTOMER_REQUESTS, CONCURRENCY, cookie
+        figures, queries, size = measure_page(
+            port,
+            path,
+            browser=browser,
+            cookie=cookie,
+            requests=CUSTOMER_REQUESTS,
+            concurrency=CONCURRENCY,
         )
-        with CaptureQueriesContext(connection) as queries:
-            response = browser.get(path)
-        assert response.status_code == 200, (path, response.status_code)
         ok = "—" if target is None else ("yes" if figures["p99"] <= target else "NO")
         if ok == "NO":
-            failures.append((name.strip(), queries.captured_queries))
+            failures.append((name.strip(), queries))
         print(
             f"{name:<40}{figures['min']:>8.1f}{figures['p50']:>9.1f}"
             f"{figures['p99']:>9.1f}"
-            f"{target or '':>8}{len(queries):>9}{len(response.content):>10}  {ok}"
+            f"{target or '':>8}{len(queries):>9}{size:>10}  {ok}"
         )
     print()
     print(
@@ -640,104 +596,16 @@ def customer_measure(port: int) -> None:
         )
     )
     for name, captured in failures:
-        _explain_slowest(name, captured)
-
-
-def _explain_slowest(name: str, captured: list) -> None:
-    """The plan of the slowest query of a page that missed its target (the
-    machine may simply have been busy: compare with the min column)."""
-    from django.db import connection
-
-    slowest = max(captured, key=lambda query: float(query["time"]))
-    print(f"\n{name}: slowest query {float(slowest['time']) * 1000:.0f} ms")
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + slowest["sql"])
-        for (line,) in cursor.fetchall()[:14]:
-            print("   ", line)
+        explain_slowest(name, captured)
 
 
 # -- measuring ----------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_gunicorn(port: int) -> subprocess.Popen:
-    env = {**os.environ, **environment()}
-    server = subprocess.Popen(
-        [
-            str(BASE_DIR / ".venv" / "bin" / "gunicorn"),
-            "mailsite.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(WORKERS),
-            "--log-level",
-            "warning",
-        ],
-        cwd=BASE_DIR,
-        env=env,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            status, _ = get(port, "/robots.txt")
-            if status == 200:
-                return server
-        except OSError:
-            time.sleep(0.2)
-    server.terminate()
-    raise RuntimeError("gunicorn did not start")
-
-
-def get(port: int, path: str, cookie: str = "") -> tuple[int, float]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    headers = {"User-Agent": USER_AGENT}
-    if cookie:
-        headers["Cookie"] = cookie
-    started = time.perf_counter()
-    connection.request("GET", path, headers=headers)
-    response = connection.getresponse()
-    response.read()
-    elapsed = time.perf_counter() - started
-    connection.close()
-    return response.status, elapsed
 
 
 def flush_cache() -> None:
     from django_redis import get_redis_connection
 
     get_redis_connection("default").flushdb()
-
-
-def measure_warm(port, paths, requests, concurrency, cookie="") -> dict:
-    latencies, errors = [], []
-    lock = threading.Lock()
-    counter = iter(range(requests))
-
-    def worker():
-        while True:
-            with lock:
-                n = next(counter, None)
-            if n is None:
-                return
-            status, elapsed = get(port, paths(n), cookie)
-            with lock:
-                latencies.append(elapsed)
-                if status != 200:
-                    errors.append(status)
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.perf_counter() - started
-    return summary(latencies, wall, errors)
 
 
 def measure_cold(port, paths, requests) -> dict:
@@ -749,17 +617,6 @@ def measure_cold(port, paths, requests) -> dict:
         if status != 200:
             errors.append(status)
     return summary(latencies, sum(latencies), errors)
-
-
-def summary(latencies, wall, errors) -> dict:
-    ordered = sorted(latencies)
-    return {
-        "rps": len(ordered) / wall,
-        "min": ordered[0] * 1000,
-        "p50": statistics.median(ordered) * 1000,
-        "p99": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
-        "errors": len(errors),
-    }
 
 
 def queries_per_request(path_for, *, cold: bool) -> float:
@@ -804,7 +661,7 @@ def site_section() -> None:
     )
 
     port = free_port()
-    server = start_gunicorn(port)
+    server = start_gunicorn(port, environment(), WORKERS)
     try:
         # Warm up: renditions of every image, figures, ids, and every card.
         flush_cache()
@@ -832,8 +689,7 @@ def site_section() -> None:
             article_cards_prime()
             rows.append((name, warm, warm_queries, cold, cold_queries))
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_gunicorn(server)
 
     header = (
         f"{'page':<31}{'cache':<6}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
@@ -867,12 +723,11 @@ def site_section() -> None:
 def customer_section() -> None:
     """The customer area of one customer with a million clients."""
     port = free_port()
-    server = start_gunicorn(port)
+    server = start_gunicorn(port, environment(), WORKERS)
     try:
         customer_measure(port)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_gunicorn(server)
 
 
 def main() -> None:
@@ -889,8 +744,8 @@ def main() -> None:
     args = parser.parse_args()
 
     VAR.mkdir(parents=True, exist_ok=True)
-    create_database()
-    setup_django()
+    create_database(DB_NAME)
+    setup_django(environment())
     print(f"Database {DB_NAME}: building what is missing (once; reused later)")
     from django.core.management import call_command
 
