@@ -31,7 +31,7 @@ from accounts.selectors import user_language
 from mailing.figures import site_figures_invalidate
 from mailing.models import Delivery, Mailing, Run
 from mailing.scheduling import next_run_at_for
-from mailing.selectors import mailing_recipients_sql
+from mailing.selectors import mailing_recipient_bound, mailing_recipients_sql
 
 from .preflight import held_reason, mailing_preflight
 
@@ -43,8 +43,17 @@ def sendable_mailings():
     return Mailing.objects.sendable()
 
 
+# From this many recipients (the lists' kept counters plus the picked
+# clients) a plan walks the owner's clients once with hash or merge joins;
+# below it, each recipient probes the clients' primary key.
+PLAN_MANY_FROM = 20_000
+# Memory for those joins, for the planning statement only.
+PLAN_MANY_WORK_MEM = "64MB"
+
+
 def _create_deliveries(run: Run, *, mailing: Mailing) -> int:
-    recipients, params = mailing_recipients_sql(mailing=mailing)
+    many = mailing_recipient_bound(mailing=mailing) >= PLAN_MANY_FROM
+    recipients, params = mailing_recipients_sql(mailing=mailing, many=many)
     sql = f"""
         INSERT INTO {Delivery._meta.db_table}
             (run_id, client_id, email, status, attempts, server_response,
@@ -60,8 +69,16 @@ def _create_deliveries(run: Run, *, mailing: Mailing) -> int:
             # (JIT) took seconds and saved nothing. Until the end of the
             # planning transaction.
             cursor.execute("SET LOCAL jit = off")
+            if many:
+                # Stale statistics of a just-imported address book must not
+                # make a nested loop over a million rows.
+                cursor.execute("SET LOCAL enable_nestloop = off")
+                cursor.execute(f"SET LOCAL work_mem = '{PLAN_MANY_WORK_MEM}'")
         cursor.execute(sql, [run.pk, Delivery.Status.PENDING, *params])
         count = cursor.rowcount
+        if connection.vendor == "postgresql" and many:
+            cursor.execute("SET LOCAL enable_nestloop = DEFAULT")
+            cursor.execute("SET LOCAL work_mem = DEFAULT")
     if count:
         Run.objects.filter(pk=run.pk).update(delivery_count=F("delivery_count") + count)
     return count
