@@ -6,7 +6,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from audience.models import Subscription
+from audience import services as audience_services
+from audience.models import CustomField, Subscription
 from audience.tests.factories import MailingListFactory, SubscriptionFactory
 from mailing import services
 from mailing.engine import planner
@@ -148,3 +149,30 @@ def test_the_recipient_bound_reads_the_lists_counters_and_the_picked_clients():
     assert mailing_recipient_bound(mailing=mailing) == 2
     mailing.lists.set([news, offers])
     assert mailing_recipient_bound(mailing=mailing) == 752
+
+
+def test_a_big_set_narrowed_by_a_segment_keeps_only_its_members(monkeypatch):
+    """The walk over the owner's clients applies the segment too."""
+    monkeypatch.setattr(planner, "PLAN_MANY_FROM", 0)
+    news = MailingListFactory()
+    owner = news.owner
+    CustomField.objects.create(
+        owner=owner, key="city", label="City", type=CustomField.Type.TEXT
+    )
+    for name, city in (("ann", "Berlin"), ("bob", "Paris")):
+        SubscriptionFactory(
+            mailing_list=news,
+            client=ClientFactory(
+                owner=owner, email=f"{name}@example.org", attributes={"city": city}
+            ),
+        )
+    segment = audience_services.segment_create(
+        owner=owner,
+        name="Berlin",
+        conditions={
+            "rules": [{"kind": "field", "key": "city", "op": "eq", "value": "Berlin"}]
+        },
+    )
+    mailing = MailingFactory(owner=owner, segment=segment)
+    mailing.lists.set([news])
+    assert _plan(mailing) == ["ann@example.org"]
