@@ -6,11 +6,14 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from audience.models import Subscription
+from audience import services as audience_services
+from audience.models import CustomField, Subscription
 from audience.tests.factories import MailingListFactory, SubscriptionFactory
 from mailing import services
+from mailing.engine import planner
 from mailing.engine.planner import plan_mailing
 from mailing.models import Delivery, Suppression
+from mailing.selectors import mailing_recipient_bound, mailing_recipients_sql
 from mailing.tests.factories import ClientFactory, MailingFactory, MessageFactory
 
 pytestmark = pytest.mark.django_db
@@ -87,3 +90,89 @@ def test_a_mailing_may_target_lists_alone(queued_runs):
             lists=[MailingListFactory()],
         )
     assert "lists" in error.value.message_dict
+
+
+@pytest.mark.parametrize("many_from", [0, 10**9], ids=["walk-clients", "probe-ids"])
+def test_both_join_strategies_plan_the_same_recipients(monkeypatch, many_from):
+    """Whichever way the planner joins (a walk over the owner's clients for a
+    big set, one probe per id for a small one): each recipient once,
+    suppressed and unsubscribed clients and other owners' clients left
+    out, the run's count right, and a replan adds nothing."""
+    chosen = []
+
+    def recipients_sql(*, mailing, many):
+        chosen.append(many)
+        return mailing_recipients_sql(mailing=mailing, many=many)
+
+    monkeypatch.setattr(planner, "PLAN_MANY_FROM", many_from)
+    monkeypatch.setattr(planner, "mailing_recipients_sql", recipients_sql)
+    news = MailingListFactory(name="News")
+    owner = news.owner
+    offers = MailingListFactory(owner=owner, name="Offers")
+    both = ClientFactory(owner=owner, email="both@example.org")
+    for mailing_list in (news, offers):
+        SubscriptionFactory(mailing_list=mailing_list, client=both)
+    SubscriptionFactory(
+        mailing_list=offers, client=ClientFactory(owner=owner, email="o@example.org")
+    )
+    SubscriptionFactory(
+        mailing_list=news, client=ClientFactory(owner=owner, email="gone@example.org")
+    )
+    Suppression.objects.create(owner=owner, email="gone@example.org", reason="manual")
+    SubscriptionFactory(
+        mailing_list=news,
+        client=ClientFactory(
+            owner=owner, email="left@example.org", unsubscribed_at=timezone.now()
+        ),
+    )
+    picked = ClientFactory(owner=owner, email="picked@example.org")
+    stranger = ClientFactory(email="stranger@example.org")
+    mailing = MailingFactory(owner=owner, clients=[both, picked, stranger])
+    mailing.lists.set([news, offers])
+    run = plan_mailing(mailing_id=mailing.pk, now=timezone.now(), force=True)
+    assert chosen == [many_from == 0]
+    emails = sorted(Delivery.objects.filter(run=run).values_list("email", flat=True))
+    assert emails == ["both@example.org", "o@example.org", "picked@example.org"]
+    assert planner._create_deliveries(run, mailing=mailing) == 0
+    run.refresh_from_db()
+    assert run.delivery_count == 3
+
+
+def test_the_recipient_bound_reads_the_lists_counters_and_the_picked_clients():
+    news = MailingListFactory(subscribed_count=700)
+    owner = news.owner
+    offers = MailingListFactory(owner=owner, subscribed_count=50)
+    MailingListFactory(owner=owner, subscribed_count=10_000)  # not chosen
+    mailing = MailingFactory(
+        owner=owner, clients=ClientFactory.create_batch(2, owner=owner)
+    )
+    assert mailing_recipient_bound(mailing=mailing) == 2
+    mailing.lists.set([news, offers])
+    assert mailing_recipient_bound(mailing=mailing) == 752
+
+
+def test_a_big_set_narrowed_by_a_segment_keeps_only_its_members(monkeypatch):
+    """The walk over the owner's clients applies the segment too."""
+    monkeypatch.setattr(planner, "PLAN_MANY_FROM", 0)
+    news = MailingListFactory()
+    owner = news.owner
+    CustomField.objects.create(
+        owner=owner, key="city", label="City", type=CustomField.Type.TEXT
+    )
+    for name, city in (("ann", "Berlin"), ("bob", "Paris")):
+        SubscriptionFactory(
+            mailing_list=news,
+            client=ClientFactory(
+                owner=owner, email=f"{name}@example.org", attributes={"city": city}
+            ),
+        )
+    segment = audience_services.segment_create(
+        owner=owner,
+        name="Berlin",
+        conditions={
+            "rules": [{"kind": "field", "key": "city", "op": "eq", "value": "Berlin"}]
+        },
+    )
+    mailing = MailingFactory(owner=owner, segment=segment)
+    mailing.lists.set([news])
+    assert _plan(mailing) == ["ann@example.org"]

@@ -2,11 +2,15 @@
 
 A run's deliveries are created by one `INSERT ... SELECT ... ON CONFLICT DO
 NOTHING`: constant memory at any list size, and a replanned run adds no row
-twice (unique run + client). The recipients are the clients picked
+twice (unique run + client; a new run's big set, each client once by
+construction, needs no ON CONFLICT). The recipients are the clients picked
 directly and the subscribed members of the mailing's lists (those its
 segment selects, when it has one), each once; unsubscribed clients and
 addresses on the owner's suppression list get no row
-(`mailing.selectors.mailing_recipients_sql`).
+(`mailing.selectors.mailing_recipients_sql`). A big set (the lists' kept
+counters say so, PLAN_MANY_FROM) is gathered by walking the owner's clients
+once with hash or merge joins, nested loops ruled out and more memory for
+the statement; a small one by one probe of the clients' key per recipient.
 
 Before a run is created the pre-flight check (mailing.engine.preflight)
 looks at the mailing: a hard finding holds it (`held_reason`, `held_at`)
@@ -31,7 +35,7 @@ from accounts.selectors import user_language
 from mailing.figures import site_figures_invalidate
 from mailing.models import Delivery, Mailing, Run
 from mailing.scheduling import next_run_at_for
-from mailing.selectors import mailing_recipients_sql
+from mailing.selectors import mailing_recipient_bound, mailing_recipients_sql
 
 from .preflight import held_reason, mailing_preflight
 
@@ -43,8 +47,26 @@ def sendable_mailings():
     return Mailing.objects.sendable()
 
 
-def _create_deliveries(run: Run, *, mailing: Mailing) -> int:
-    recipients, params = mailing_recipients_sql(mailing=mailing)
+# From this many recipients (the lists' kept counters plus the picked
+# clients) a plan walks the owner's clients once with hash or merge joins;
+# below it, each recipient probes the clients' primary key.
+PLAN_MANY_FROM = 20_000
+# Memory for those joins, for the planning statement only.
+PLAN_MANY_WORK_MEM = "64MB"
+
+
+def _create_deliveries(run: Run, *, mailing: Mailing, new_run: bool = False) -> int:
+    """Insert the run's deliveries; returns how many were added. `new_run`:
+    the run was created in this transaction (it has no delivery yet)."""
+    many = mailing_recipient_bound(mailing=mailing) >= PLAN_MANY_FROM
+    recipients, params = mailing_recipients_sql(mailing=mailing, many=many)
+    # A new run has no delivery and the walk over the clients yields each
+    # client once: nothing can conflict, and ON CONFLICT's speculative
+    # insertion would cost a quarter of the insert. The unique (run,
+    # client) still refuses a duplicate; replanning a run skips those.
+    on_conflict = (
+        "" if new_run and many else "ON CONFLICT (run_id, client_id) DO NOTHING"
+    )
     sql = f"""
         INSERT INTO {Delivery._meta.db_table}
             (run_id, client_id, email, status, attempts, server_response,
@@ -52,7 +74,7 @@ def _create_deliveries(run: Run, *, mailing: Mailing) -> int:
         SELECT %s, r.id, r.email, %s, 0, '', '', ''
         FROM ({recipients}) r
         WHERE 1 = 1  -- else SQLite reads ON CONFLICT as the join's ON
-        ON CONFLICT (run_id, client_id) DO NOTHING
+        {on_conflict}
     """
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -60,8 +82,16 @@ def _create_deliveries(run: Run, *, mailing: Mailing) -> int:
             # (JIT) took seconds and saved nothing. Until the end of the
             # planning transaction.
             cursor.execute("SET LOCAL jit = off")
+            if many:
+                # Stale statistics of a just-imported address book must not
+                # make a nested loop over a million rows.
+                cursor.execute("SET LOCAL enable_nestloop = off")
+                cursor.execute(f"SET LOCAL work_mem = '{PLAN_MANY_WORK_MEM}'")
         cursor.execute(sql, [run.pk, Delivery.Status.PENDING, *params])
         count = cursor.rowcount
+        if connection.vendor == "postgresql" and many:
+            cursor.execute("SET LOCAL enable_nestloop = DEFAULT")
+            cursor.execute("SET LOCAL work_mem = DEFAULT")
     if count:
         Run.objects.filter(pk=run.pk).update(delivery_count=F("delivery_count") + count)
     return count
@@ -123,7 +153,7 @@ def plan_mailing(*, mailing_id: int, now: datetime, force: bool = False) -> Run 
         defaults={"status": Run.Status.RUNNING, "started_at": now},
     )
     if created:
-        count = _create_deliveries(run, mailing=mailing)
+        count = _create_deliveries(run, mailing=mailing, new_run=True)
         logger.info(
             "Planned run %s of mailing %s: %s deliveries", run.pk, mailing.pk, count
         )
