@@ -466,11 +466,10 @@ def plan_section() -> None:
     finally:
         cleanup = time.perf_counter()
         with connection.cursor() as cursor:
-            cursor.execute(
-                "DELETE FROM mailing_delivery WHERE run_id IN "
-                "(SELECT id FROM mailing_run WHERE mailing_id = %s)",
-                [mailing.pk],
-            )
+            # The bench database holds no other deliveries; a DELETE of a
+            # million rows (each checked against the tables that refer to
+            # deliveries) took over ten minutes.
+            cursor.execute("TRUNCATE mailing_delivery CASCADE")
         Run.objects.filter(mailing=mailing).delete()
         Mailing.objects.filter(pk=mailing.pk).update(
             status=Mailing.Status.CREATED, next_run_at=None
