@@ -181,9 +181,10 @@ def create_mailing(count: int) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             f"""INSERT INTO {Client._meta.db_table}
-                (owner_id, email, full_name, comment, created_at, updated_at)
+                (owner_id, email, full_name, comment, attributes, created_at,
+                 updated_at)
                 SELECT %s, 'client' || i || '@bench.example', 'Client ' || i, '',
-                       now(), now()
+                       '{{}}'::jsonb, now(), now()
                 FROM generate_series(1, %s) AS i""",
             [owner.pk, count],
         )

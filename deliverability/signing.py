@@ -15,6 +15,15 @@ machine: dkimpy with OpenSSL for the RSA step 450–930 signatures/s, this
 dkimpy stays the referee: the tests verify every signature with
 `dkim.verify`, and tampering with the body or List-Unsubscribe fails it.
 
+`Signer` is the same signature for a sender of many messages (the engine,
+one per run): the key is parsed once, the headers that every message of a
+run shares are canonicalised once (`Signer.canonical`), and each message is
+signed from its canonical header lines and its body as built, without
+parsing the message it has just written (measured with the RSA step
+stubbed out, 10,000 messages of the bench's mailing on the 2-core machine
+under load: `sign()` over the message bytes added 33–43 µs a message,
+`Signer` with the engine's once-per-run headers 15–18 µs).
+
 The signed header list is fixed (`SIGNED_HEADERS`); a name that a message
 does not have is still listed, which signs its absence: a relay cannot add
 a Reply-To or a List-Unsubscribe without breaking the signature. RFC 8058
@@ -110,6 +119,81 @@ def _simple_body(body: bytes) -> bytes:
     return body if body.endswith(b"\r\n") else body + b"\r\n"
 
 
+class Signer:
+    """Signs many messages with one key, domain and selector.
+
+    `canonical(name, value)` is the relaxed canonical form of one header
+    (what the signature hashes); `sign(fields, body)` the DKIM-Signature
+    header for a message whose signed headers are `fields` (lower-case
+    name -> canonical line, as `canonical` gives; a name missing from it
+    is a header the message lacks) and whose body, as it goes on the wire
+    after the blank line, is `body`. The caller keeps `fields` true to the
+    headers it writes: the tests verify the result with dkimpy.
+    """
+
+    def __init__(self, *, domain: str, selector: str, private_key_pem: str):
+        self._key = _load_key(private_key_pem)
+        self._padding = padding.PKCS1v15()
+        self._algorithm = Prehashed(hashes.SHA256())
+        fixed = [
+            b"v=1",
+            b"a=rsa-sha256",
+            b"c=relaxed/simple",
+            b"d=" + domain.encode("ascii"),
+            b"s=" + selector.encode("ascii"),
+        ]
+        # Hashed as relaxed canonicalisation will read the header written
+        # below: each fold becomes the single space written here.
+        self._hashed_start = b"dkim-signature:" + b"; ".join(fixed) + b"; t="
+        self._hashed_h = b"; h=" + b" ".join(_H_LINES) + b"; bh="
+        self._written_start = b"DKIM-Signature: " + (b";" + _FOLD).join(fixed)
+        self._written_h = b";" + _FOLD + b"h=" + _FOLD.join(_H_LINES)
+
+    @staticmethod
+    def canonical(name: str, value: str | bytes) -> bytes:
+        """`name: value` canonicalised (relaxed): the line the signature
+        hashes. `value` as written, folds (LF or CRLF and white space)
+        included; a str is taken as UTF-8."""
+        if isinstance(value, str):
+            value = value.encode("utf-8")
+        if b"\n" in value:
+            value = value.replace(b"\r\n", b"").replace(b"\n", b"")
+        return name.lower().encode("ascii") + b":" + _relaxed(value) + b"\r\n"
+
+    def sign(
+        self, fields: dict[bytes, bytes], body: bytes, *, timestamp: int | None = None
+    ) -> bytes:
+        """The `DKIM-Signature: ...\\r\\n` header for one message."""
+        if b"from" not in fields:
+            raise SigningError("The message has no From header to sign.")
+        body_hash = base64.b64encode(hashlib.sha256(_simple_body(body)).digest())
+        stamp = b"%d" % (time.time() if timestamp is None else timestamp)
+        digest = hashlib.sha256(
+            b"".join([fields[name] for name in _NAMES if name in fields])
+            + self._hashed_start
+            + stamp
+            + self._hashed_h
+            + body_hash
+            + b"; b="
+        ).digest()
+        signature = base64.b64encode(
+            self._key.sign(digest, self._padding, self._algorithm)
+        )
+        return b"".join(
+            [
+                self._written_start,
+                b";" + _FOLD + b"t=" + stamp,
+                self._written_h,
+                b";" + _FOLD + b"bh=" + body_hash,
+                b";" + _FOLD + b"b=",
+                _FOLD.join(
+                    signature[i : i + _LINE] for i in range(0, len(signature), _LINE)
+                ),
+                b"\r\n",
+            ]
+        )
+
+
 def sign(
     message_bytes: bytes,
     *,
@@ -122,46 +206,18 @@ def sign(
     ends, headers and body as they go on the wire), signed rsa-sha256 with
     `d=domain` (IDNA form) and `s=selector`. Raises SigningError for a bad
     key, a message without From, or bare LF line ends."""
-    key = _load_key(private_key_pem)
+    signer = Signer(domain=domain, selector=selector, private_key_pem=private_key_pem)
     head, _, body = message_bytes.partition(b"\r\n\r\n")
     if b"\n" in head.replace(b"\r\n", b""):
         raise SigningError("The message's lines must end in CRLF.")
     fields = {}
     for field in _FIELD_END.split(head):
         name, colon, value = field.partition(b":")
-        if colon:
-            fields[name.strip().lower()] = value  # the last one is signed
-    if b"from" not in fields:
-        raise SigningError("The message has no From header to sign.")
-    body_hash = base64.b64encode(hashlib.sha256(_simple_body(body)).digest())
-    canonical = [
-        name + b":" + _relaxed(fields[name]) + b"\r\n"
-        for name in _NAMES
-        if name in fields
-    ]
-    tags = [
-        b"v=1",
-        b"a=rsa-sha256",
-        b"c=relaxed/simple",
-        b"d=" + domain.encode("ascii"),
-        b"s=" + selector.encode("ascii"),
-        b"t=%d" % (time.time() if timestamp is None else timestamp),
-        b"h=" + b" ".join(_H_LINES),
-        b"bh=" + body_hash,
-        b"b=",
-    ]
-    # What is hashed is the header as relaxed canonicalisation will read
-    # it: the folds below become the single spaces written here.
-    canonical.append(b"dkim-signature:" + b"; ".join(tags))
-    digest = hashlib.sha256(b"".join(canonical)).digest()
-    signature = base64.b64encode(
-        key.sign(digest, padding.PKCS1v15(), Prehashed(hashes.SHA256()))
-    )
-    tags[6] = b"h=" + _FOLD.join(_H_LINES)
-    tags[8] = b"b=" + _FOLD.join(
-        signature[i : i + _LINE] for i in range(0, len(signature), _LINE)
-    )
-    return b"DKIM-Signature: " + (b";" + _FOLD).join(tags) + b"\r\n"
+        name = name.strip().lower()
+        if colon and name in _NAMES:
+            # The last one is signed.
+            fields[name] = name + b":" + _relaxed(value) + b"\r\n"
+    return signer.sign(fields, body, timestamp=timestamp)
 
 
 def signed(

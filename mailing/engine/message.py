@@ -18,7 +18,9 @@ List-Id and Feedback-ID, a Message-ID at the sending domain, and a
 DKIM-Signature over its final bytes (deliverability.signing). Its envelope
 sender is the delivery's VERP address (`envelope_sender`). What every
 client shares is prepared once per run: the templates compiled, the
-quoted-printable lines they share encoded.
+quoted-printable lines they share encoded, the shared headers written and
+canonicalised for the signature, the signing key loaded; each message is
+then signed from its own headers and its body as built, never parsed back.
 
 The HTML part is sanitised again here (mailing.sanitize), once per run.
 The footer with the unsubscribe link is in the language of the mailing's
@@ -44,7 +46,7 @@ from deliverability import headers as deliverability_headers
 from deliverability.config import bounce_domain
 from deliverability.identity import Signing, from_identity, platform_identity
 from deliverability.keys import KeyDecryptionError
-from deliverability.signing import sign
+from deliverability.signing import Signer
 from deliverability.verp import verp_address
 from mailing.addresses import InvalidAddress, WireAddress, wire_address
 from mailing.rendering import BUILT_IN_NAMES, CompiledMessage, placeholder_names
@@ -61,6 +63,19 @@ _UTF8 = Charset("utf-8")
 # Encoded lines kept per run: the message's own lines fill it at the first
 # client; the personalised ones that follow stop at this bound.
 _KNOWN_LINES = 2000
+_TEXT_PART_HEAD = [
+    ("Content-Type", 'text/plain; charset="utf-8"'),
+    ("Content-Transfer-Encoding", "quoted-printable"),
+]
+_TEXT_PART = "".join(f"{name}: {value}\n" for name, value in _TEXT_PART_HEAD) + "\n"
+# Headers whose values this module makes already in relaxed canonical form
+# (no fold, tab, run of spaces or space at either end: the Message-ID, the
+# multipart Content-Type), keyed to their canonical names.
+_NO_SPACE = {"Message-ID": b"message-id", "Content-Type": b"content-type"}
+_HTML_PART = (
+    'Content-Type: text/html; charset="utf-8"\n'
+    "Content-Transfer-Encoding: quoted-printable\n\n"
+)
 
 
 def _one_line(value: str) -> str:
@@ -189,15 +204,47 @@ class PreparedMessage:
     fields: frozenset = frozenset()
     _compiled: CompiledMessage = field(init=False, repr=False)
     _known_lines: dict = field(init=False, repr=False, default_factory=dict)
+    _signer: Signer | None = field(init=False, repr=False, default=None)
+    # The headers every client's message has as they are, written out (the
+    # ones before and after the client's own), and their canonical form for
+    # the signature.
+    _head_start: str = field(init=False, repr=False, default="")
+    _head_end: str = field(init=False, repr=False, default="")
+    _canonical: dict = field(init=False, repr=False, default_factory=dict)
+    _canonical_date: tuple = field(init=False, repr=False, default=("", b""))
 
     def __post_init__(self):
-        # Once per run: the placeholders found, the shared lines encoded.
+        # Once per run: the placeholders found, the shared lines encoded,
+        # the shared headers written and canonicalised, the key loaded.
         self._compiled = CompiledMessage(
             subject=self.subject,
             body=self.body,
             html_body=self.html_body,
             fields=self.fields,
         )
+        start = [("From", self.from_header)]
+        if self.reply_to_header:
+            start.append(("Reply-To", self.reply_to_header))
+        end = [
+            ("MIME-Version", "1.0"),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+            ("List-Id", self.list_id),
+            ("Feedback-ID", self.feedback_id),
+        ]
+        if not self.html_body:
+            end += _TEXT_PART_HEAD
+        self._head_start = "".join(f"{name}: {value}\n" for name, value in start)
+        self._head_end = "".join(f"\n{name}: {value}" for name, value in end)
+        if self.signing is not None:
+            self._signer = Signer(
+                domain=self.signing.domain,
+                selector=self.signing.selector,
+                private_key_pem=self.signing.private_key_pem,
+            )
+            self._canonical = {
+                name.lower().encode("ascii"): Signer.canonical(name, value)
+                for name, value in start + end
+            }
 
     @classmethod
     def for_run(cls, run) -> "PreparedMessage":
@@ -296,64 +343,68 @@ class PreparedMessage:
         message_id = self.message_id(client_id)
         before, after = self.footer_text
         text = body.rstrip() + f"\n\n-- \n{before}{link}{after}\n"
-        head = [f"From: {self.from_header}"]
-        if self.reply_to_header:
-            head.append(f"Reply-To: {self.reply_to_header}")
-        head += [
-            "To: " + _mailbox("To", full_name or "", recipient.address),
-            f"Subject: {_header('Subject', subject)}",
-            f"Date: {date_header}",
-            f"Message-ID: {message_id}",
-            "MIME-Version: 1.0",
-            f"List-Unsubscribe: <{link}>",
-            "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
-            f"List-Id: {self.list_id}",
-            f"Feedback-ID: {self.feedback_id}",
+        # The client's own headers, between the shared ones (From and
+        # Reply-To before, MIME-Version to Feedback-ID after).
+        own = [
+            ("To", _mailbox("To", full_name or "", recipient.address)),
+            ("Subject", _header("Subject", subject)),
+            ("Date", date_header),
+            ("Message-ID", message_id),
+            ("List-Unsubscribe", f"<{link}>"),
         ]
-        text_part = (
-            'Content-Type: text/plain; charset="utf-8"\n'
-            "Content-Transfer-Encoding: quoted-printable\n\n"
-            + _qp(text, self._known_lines)
-        )
         if not self.html_body:
-            lines = "\n".join(head) + "\n" + text_part + "\n"
-            return message_id, self._signed(_wire(lines, utf8))
-        before, after = self.footer_html
-        footer = f"{before}{html.escape(link)}{after}"
-        if "</body>" in markup:
-            markup = markup.replace("</body>", footer + "</body>", 1)
+            body_text = _qp(text, self._known_lines) + "\n"
         else:
-            markup += footer
-        html_part = (
-            'Content-Type: text/html; charset="utf-8"\n'
-            "Content-Transfer-Encoding: quoted-printable\n\n"
-            + _qp(markup, self._known_lines)
-        )
-        # Quoted-printable never emits "==", so the boundary cannot clash,
-        # and it need not be random (os.urandom per message costs more than
-        # building the rest of the headers).
-        boundary = f"==part.run{self.run_id}.client{client_id}=="
-        head.append(f'Content-Type: multipart/alternative; boundary="{boundary}"')
-        parts = (
-            "\n".join(head)
-            + f"\n\n--{boundary}\n{text_part}\n--{boundary}\n{html_part}\n"
-            + f"--{boundary}--\n"
-        )
-        return message_id, self._signed(_wire(parts, utf8))
-
-    def _signed(self, data: bytes) -> bytes:
-        """The message with its DKIM-Signature in front (the final bytes)."""
-        if self.signing is None:
-            return data
-        return (
-            sign(
-                data,
-                domain=self.signing.domain,
-                selector=self.signing.selector,
-                private_key_pem=self.signing.private_key_pem,
+            before, after = self.footer_html
+            footer = f"{before}{html.escape(link)}{after}"
+            if "</body>" in markup:
+                markup = markup.replace("</body>", footer + "</body>", 1)
+            else:
+                markup += footer
+            # Quoted-printable never emits "==", so the boundary cannot
+            # clash, and it need not be random (os.urandom per message costs
+            # more than building the rest of the headers).
+            boundary = f"==part.run{self.run_id}.client{client_id}=="
+            body_text = (
+                f"--{boundary}\n{_TEXT_PART}{_qp(text, self._known_lines)}\n"
+                f"--{boundary}\n{_HTML_PART}{_qp(markup, self._known_lines)}\n"
+                f"--{boundary}--\n"
             )
-            + data
+            own.append(
+                ("Content-Type", f'multipart/alternative; boundary="{boundary}"')
+            )
+        head = (
+            self._head_start
+            + "\n".join([f"{name}: {value}" for name, value in own])
+            + self._head_end
         )
+        if self._signer is None:
+            return message_id, _wire(f"{head}\n\n{body_text}", utf8)
+        body_bytes = _wire(body_text, utf8)
+        data = _wire(head, utf8) + b"\r\n\r\n" + body_bytes
+        return message_id, self._signed(own, body_bytes, date_header) + data
+
+    def _signed(self, own: list, body: bytes, date_header: str) -> bytes:
+        """The DKIM-Signature header (deliverability.signing) over the
+        shared headers' canonical form, computed once per run, this
+        client's own headers and the body as it goes on the wire."""
+        fields = self._canonical.copy()
+        date = self._canonical_date  # one read: sender threads share it
+        if date[0] != date_header:
+            # The same Date for a whole claim: canonicalised once for it.
+            date = (date_header, Signer.canonical("Date", date_header))
+            self._canonical_date = date
+        fields[b"date"] = date[1]
+        for name, value in own:
+            if name in _NO_SPACE:
+                # Made here in canonical form: taken as they are.
+                fields[_NO_SPACE[name]] = b"%s:%s\r\n" % (
+                    _NO_SPACE[name],
+                    value.encode("ascii"),
+                )
+            elif name != "Date":
+                fields[name.lower().encode("ascii")] = Signer.canonical(name, value)
+        return self._signer.sign(fields, body)
 
 
 def _identity(mailing):

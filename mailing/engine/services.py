@@ -16,7 +16,7 @@ from .config import engine_config
 from .message import InvalidAddress, PreparedMessage, date_header
 from .planner import close_finished, plan_due_runs, plan_mailing
 from .preflight import sample_recipient
-from .processes import deliver_claimable
+from .processes import deliver_claimable, heap_frozen
 from .record import DispatchReport
 from .transport import open_transport
 
@@ -47,9 +47,10 @@ def send_due_mailings() -> SendReport:
     wait for a later call. The mail server's behaviour never raises here.
     """
     report = SendReport()
-    report.planned = [run.pk for run in plan_due_runs()]
-    report.dispatch = deliver_claimable()
-    close_finished()
+    with heap_frozen():
+        report.planned = [run.pk for run in plan_due_runs()]
+        report.dispatch = deliver_claimable()
+        close_finished()
     return report
 
 
@@ -61,17 +62,18 @@ def mailing_start_run(*, mailing: Mailing, force: bool = False) -> SendReport:
     owner is blocked, sends nothing.
     """
     report = SendReport()
-    run = plan_mailing(mailing_id=mailing.pk, now=timezone.now(), force=force)
-    if run is not None:
-        report.planned.append(run.pk)
-    run_ids = list(
-        Run.objects.filter(mailing=mailing, status=Run.Status.RUNNING).values_list(
-            "pk", flat=True
+    with heap_frozen():
+        run = plan_mailing(mailing_id=mailing.pk, now=timezone.now(), force=force)
+        if run is not None:
+            report.planned.append(run.pk)
+        run_ids = list(
+            Run.objects.filter(mailing=mailing, status=Run.Status.RUNNING).values_list(
+                "pk", flat=True
+            )
         )
-    )
-    if run_ids:
-        report.dispatch = deliver_claimable(run_ids=run_ids)
-    close_finished()
+        if run_ids:
+            report.dispatch = deliver_claimable(run_ids=run_ids)
+        close_finished()
     return report
 
 

@@ -55,8 +55,12 @@ class Outcome:
 def _reply_text(code: int, message) -> str:
     if isinstance(message, bytes):
         message = message.decode("utf-8", "replace")
-    # One line of printable text, whatever the server sent.
-    message = " ".join("".join(c if c.isprintable() else " " for c in message).split())
+    # One line of printable text, whatever the server sent (the character
+    # by character pass only when something is not printable: once per
+    # message, the usual reply needs none).
+    if not message.isprintable():
+        message = "".join(c if c.isprintable() else " " for c in message)
+    message = " ".join(message.split())
     return f"{code} {message}".strip() if code and code > 0 else message
 
 
