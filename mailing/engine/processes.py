@@ -20,6 +20,7 @@ from mailing.models import Delivery
 
 from .config import EngineConfig, engine_config
 from .dispatcher import Dispatcher
+from .message import unsubscribe_url_parts
 from .record import DispatchReport
 
 logger = logging.getLogger("mailing.engine")
@@ -79,6 +80,9 @@ def heap_frozen():
 
 
 def _deliver_forked(config: EngineConfig, run_ids, extra: int) -> DispatchReport:
+    # What every dispatcher loads on first use is loaded once, here, and
+    # shared with the children (copy on write) instead of loaded in each.
+    unsubscribe_url_parts()
     # Children must not share this process's database sockets.
     _close_connections()
     context = multiprocessing.get_context("fork")
