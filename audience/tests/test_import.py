@@ -214,7 +214,9 @@ def test_a_bad_file_found_late_fails_and_writes_nothing(tail, message, run_impor
     """A problem past the rows read at upload fails the whole run before
     anything is written."""
     owner = UserFactory()
-    content = b"email,name\n" + b"".join(b"c%d@example.net,C\n" % i for i in range(2000))
+    content = b"email,name\n" + b"".join(
+        b"c%d@example.net,C\n" % i for i in range(2000)
+    )
     job = run_import(owner, content + tail)
     assert job.status == "failed"
     assert message in job.error
