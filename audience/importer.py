@@ -360,9 +360,11 @@ def _upsert_postgresql(job: _Job, rows: list[_Row]) -> tuple[int, list[int], int
     with connection.cursor() as cursor:
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {_TEMP_TABLE} "
-            "(email text, full_name text, comment text, attributes jsonb) "
-            "ON COMMIT DELETE ROWS"
+            "(email text, full_name text, comment text, attributes jsonb)"
         )
+        # Emptied here, not on commit: a caller's transaction (a test's)
+        # may hold several chunks.
+        cursor.execute(f"TRUNCATE {_TEMP_TABLE}")
         with cursor.cursor.copy(
             f"COPY {_TEMP_TABLE} (email, full_name, comment, attributes) FROM STDIN"
         ) as copy:
