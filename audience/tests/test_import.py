@@ -256,3 +256,38 @@ def test_a_script_runs_an_import_with_the_guessed_mapping():
     # Run twice: the second call leaves the finished job alone.
     assert imports.client_import_run(job.pk).created == 1
     assert Client.objects.get().full_name == "A"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_writer_thread_commits_each_chunk(monkeypatch):
+    """Outside a transaction (a worker, a script) a writer thread upserts
+    while the next chunk is read; its failure fails the job."""
+    monkeypatch.setattr("audience.importer.CHUNK_ROWS", 3)
+    owner = UserFactory()
+    news = MailingListFactory(owner=owner)
+    Suppression.objects.create(owner=owner, email="c4@example.net", reason="manual")
+    lines = "email\n" + "".join(f"c{i}@example.net\n" for i in range(10)) + "bad\n"
+    job = imports.client_import_create(owner=owner, file=ContentFile(lines.encode()))
+    job.list_ids = [news.pk]
+    job.save()
+    job = imports.client_import_run(job.pk)
+    assert job.status == "done"
+    assert (job.total, job.processed, job.created, job.suppressed, job.rejected) == (
+        11,
+        11,
+        9,
+        1,
+        1,
+    )
+    news.refresh_from_db()
+    assert news.subscribed_count == 9 == news.subscriptions.count()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr("audience.importer._upsert_postgresql", broken)
+    job = imports.client_import_create(owner=owner, file=ContentFile(lines.encode()))
+    with pytest.raises(RuntimeError):
+        imports.client_import_run(job.pk)
+    job.refresh_from_db()
+    assert job.status == "failed" and "unexpected error" in job.error
