@@ -50,6 +50,9 @@ from mailing.selectors import suppression_reasons
 logger = logging.getLogger(__name__)
 
 CHUNK_ROWS = 5000
+# Writer threads on PostgreSQL: the database's share of an import is larger
+# than this process's, so two connections write while one reads.
+WRITERS = 2
 # The csv module's own limit per field (128 KiB); a longer field is refused.
 MAX_IMPORT_FIELD = csv.field_size_limit()
 MAX_FULL_NAME = 200
@@ -231,6 +234,7 @@ class _Job:
         )
         self.report = report
         self.counts = Counter()
+        self.lock = threading.Lock()
 
     def parse(self, number: int, record: list[str]) -> _Row | None:
         """The row's client, or None when it is rejected (and reported)."""
@@ -281,24 +285,31 @@ class _Job:
         return chunk
 
     def write_chunk(self, chunk: "_Chunk") -> None:
-        """Upsert the clients of one chunk and count it, in one transaction."""
-        self.counts["processed"] += chunk.processed
-        self.counts["rejected"] += chunk.rejected
-        with transaction.atomic():
-            if chunk.rows:
-                self._write(list(chunk.rows.values()))
-            ClientImport.objects.filter(pk=self.job.pk).update(**self.counts)
+        """Upsert the clients of one chunk and count it, in one transaction.
 
-    def _write(self, rows: list[_Row]) -> None:
+        The rows go in address order and the counters are added to, so
+        that two writers never wait for each other in a circle."""
+        counts = Counter(processed=chunk.processed, rejected=chunk.rejected)
+        rows = sorted(chunk.rows.values(), key=lambda row: row.email)
+        with transaction.atomic():
+            if rows:
+                counts.update(self._write(rows))
+            ClientImport.objects.filter(pk=self.job.pk).update(
+                **{name: F(name) + value for name, value in counts.items()}
+            )
+        with self.lock:
+            self.counts.update(counts)
+
+    def _write(self, rows: list[_Row]) -> Counter:
         upsert = (
             _upsert_postgresql if connection.vendor == "postgresql" else _upsert_generic
         )
         created, ids, suppressed = upsert(self, rows)
-        self.counts["suppressed"] += suppressed
-        self.counts["created"] += created
-        self.counts["updated"] += len(ids) - created
         if self.lists and ids:
-            _subscribe(self, ids)
+            _subscribe(self, sorted(ids))
+        return Counter(
+            suppressed=suppressed, created=created, updated=len(ids) - created
+        )
 
 
 def _upsert_generic(job: _Job, rows: list[_Row]) -> tuple[int, list[int], int]:
@@ -383,7 +394,7 @@ def _upsert_postgresql(job: _Job, rows: list[_Row]) -> tuple[int, list[int], int
             "(owner_id, email, full_name, comment, attributes, created_at, "
             "updated_at) "
             f"SELECT %s, email, full_name, comment, attributes, %s, %s "
-            f"FROM {_TEMP_TABLE} "
+            f"FROM {_TEMP_TABLE} ORDER BY email "
             "ON CONFLICT (owner_id, email) DO UPDATE SET "
             + ", ".join(updates)
             + " RETURNING id, (xmax = 0)",
@@ -454,6 +465,7 @@ def _subscribe_postgresql(job: _Job, client_ids: list[int]) -> Counter:
             "SELECT c.id, l.id, %s, %s, %s, %s, %s "
             "FROM unnest(%s::bigint[]) AS c(id) "
             "CROSS JOIN unnest(%s::bigint[]) AS l(id) "
+            "ORDER BY c.id, l.id "
             "ON CONFLICT (client_id, mailing_list_id) DO NOTHING "
             "RETURNING mailing_list_id",
             [
@@ -496,35 +508,47 @@ def _write_in_turn(state: _Job, chunks) -> None:
         state.write_chunk(state.parse_chunk(records))
 
 
+def _writer(state: _Job, waiting: queue.Queue, failures: list) -> None:
+    """A writer thread: write the chunks handed to it until told to stop
+    (None); after a failure, only take them off the queue."""
+    try:
+        while (chunk := waiting.get()) is not None:
+            if not failures:
+                state.write_chunk(chunk)
+    except BaseException as error:  # handed to the reading thread
+        failures.append(error)
+        while waiting.get() is not None:
+            pass
+    finally:
+        connection.close()
+
+
 def _write_alongside(state: _Job, chunks) -> None:
-    """Parse the next chunk while a writer thread (its own database
-    connection) upserts the previous one: the database's work and this
-    process's run on two cores at once. Two chunks wait at most."""
-    waiting = queue.Queue(maxsize=2)
+    """Parse the next chunks while `WRITERS` threads (a database connection
+    each) upsert the previous ones: the database's work and this process's
+    run on several cores at once. A few chunks wait at most."""
+    waiting = queue.Queue(maxsize=WRITERS)
     failures = []
-
-    def writer():
-        try:
-            while (chunk := waiting.get()) is not None:
-                if not failures:
-                    state.write_chunk(chunk)
-        except BaseException as error:  # handed to the reading thread
-            failures.append(error)
-            while waiting.get() is not None:
-                pass
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=writer, name="client-import-writer")
-    thread.start()
+    threads = [
+        threading.Thread(
+            target=_writer,
+            args=(state, waiting, failures),
+            name=f"client-import-writer-{n}",
+        )
+        for n in range(WRITERS)
+    ]
+    for thread in threads:
+        thread.start()
     try:
         for records in chunks:
             if failures:
                 break
             waiting.put(state.parse_chunk(records))
     finally:
-        waiting.put(None)
-        thread.join()
+        for _thread in threads:
+            waiting.put(None)
+        for thread in threads:
+            thread.join()
     if failures:
         raise failures[0]
 

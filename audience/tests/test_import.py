@@ -266,19 +266,19 @@ def test_the_writer_thread_commits_each_chunk(monkeypatch):
     owner = UserFactory()
     news = MailingListFactory(owner=owner)
     Suppression.objects.create(owner=owner, email="c4@example.net", reason="manual")
-    lines = "email\n" + "".join(f"c{i}@example.net\n" for i in range(10)) + "bad\n"
+    # Addresses repeat across chunks that two writers upsert at once.
+    lines = "email\n" + "".join(f"c{i % 10}@example.net\n" for i in range(40))
+    lines += "bad\n"
     job = imports.client_import_create(owner=owner, file=ContentFile(lines.encode()))
     job.list_ids = [news.pk]
     job.save()
     job = imports.client_import_run(job.pk)
     assert job.status == "done"
-    assert (job.total, job.processed, job.created, job.suppressed, job.rejected) == (
-        11,
-        11,
-        9,
-        1,
-        1,
-    )
+    counts = (job.total, job.processed, job.created, job.suppressed, job.rejected)
+    assert counts == (41, 41, 9, 4, 1)
+    assert job.updated == 27
+    job.refresh_from_db()
+    assert (job.processed, job.created, job.updated) == (41, 9, 27)
     news.refresh_from_db()
     assert news.subscribed_count == 9 == news.subscriptions.count()
 
