@@ -118,6 +118,8 @@ class ClientImportMappingForm(forms.Form):
         choices=IMPORT_STATUS_CHOICES,
         initial=Subscription.Status.SUBSCRIBED,
         widget=forms.RadioSelect,
+        # Not shown when the customer has no lists.
+        required=False,
     )
 
     def __init__(self, *args, names, columns, fields, lists, **kwargs):
@@ -145,6 +147,9 @@ class ClientImportMappingForm(forms.Form):
                 widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
             )
         self.fields["lists"].queryset = lists
+
+    def clean_status(self):
+        return self.cleaned_data["status"] or Subscription.Status.SUBSCRIBED
 
     def column_fields(self):
         """The bound column choices, in the file's order."""
