@@ -127,7 +127,9 @@ def file_head(binary) -> FileHead:
     holds no client."""
     text = _text(binary)
     try:
-        first = text.readline()
+        # The delimiter is guessed from the start of the first line; a file
+        # without line breaks is not read whole for it.
+        first = text.readline(MAX_IMPORT_FIELD)
         text.seek(0)
     except UnicodeDecodeError:
         raise ValidationError(
