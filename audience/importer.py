@@ -210,6 +210,19 @@ class _Row:
     attributes: dict
 
 
+def _merged(earlier: _Row | None, later: _Row) -> _Row:
+    """A repeated address: the later row's values win, as in a later
+    import, and its empty cells keep the earlier row's."""
+    if earlier is None:
+        return later
+    return _Row(
+        later.email,
+        later.full_name or earlier.full_name,
+        later.comment or earlier.comment,
+        {**earlier.attributes, **later.attributes},
+    )
+
+
 @dataclass
 class _Chunk:
     processed: int
@@ -282,8 +295,7 @@ class _Job:
             if row is None:
                 chunk.rejected += 1
             else:
-                # A repeated address: the later row wins, as a later import.
-                chunk.rows[row.email] = row
+                chunk.rows[row.email] = _merged(chunk.rows.get(row.email), row)
         return chunk
 
     def write_chunk(self, chunk: "_Chunk") -> None:

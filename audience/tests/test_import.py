@@ -70,9 +70,9 @@ def test_the_run_adds_and_updates_by_address(run_import):
     # Keys not in the file are kept; those in it replaced.
     assert ann.attributes == {"city": "Bergen", "plan": "gold", "age": 41}
     bob = Client.objects.get(owner=owner, email="bob@example.net")
-    # The later row of a repeated address wins; an empty cell keeps nothing
-    # from the earlier row of the same chunk.
-    assert bob.full_name == "Bobby" and bob.attributes == {"city": "Rome"}
+    # The later row of a repeated address wins; its empty cells keep the
+    # earlier row's values.
+    assert bob.full_name == "Bobby" and bob.attributes == {"city": "Rome", "age": 7}
     other.refresh_from_db()
     assert other.full_name == "Another owner's"
     assert not job.report
