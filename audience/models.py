@@ -3,6 +3,7 @@
 import secrets
 
 from django.conf import settings
+from django.core.files.storage import storages
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -260,3 +261,118 @@ class Segment(models.Model):
 
     def get_absolute_url(self):
         return reverse("audience:segment_detail", args=[self.pk])
+
+
+def import_storage():
+    """Where uploaded import files and their reports are kept: the
+    `imports` storage (never served as media; downloads go through a view
+    that checks the owner)."""
+    return storages["imports"]
+
+
+class ClientImport(models.Model):
+    """One CSV import of clients: the stored upload, the column mapping the
+    customer chose, and the progress and outcome of the background task
+    that runs it (`audience.importer.client_import_run`).
+
+    Statuses run new (uploaded, not mapped yet) → queued → running → done
+    or failed. `error` says why a file failed as a whole (nothing was
+    written then); rows refused one by one are listed in `report`.
+    """
+
+    class Status(models.TextChoices):
+        NEW = "new", _("Waiting for the column mapping")
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="client_imports",
+        verbose_name=_("owner"),
+    )
+    file = models.FileField(
+        _("file"), upload_to="imports/%Y/%m/", storage=import_storage
+    )
+    file_name = models.CharField(_("file name"), max_length=255, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.NEW
+    )
+    # {"delimiter": ",", "header": true, "columns": ["email", "full_name",
+    # "field:city", "", ...]}: one target per column of the file, "" ignored.
+    mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
+    list_ids = models.JSONField(_("lists"), default=list, blank=True)
+    subscription_status = models.CharField(
+        _("subscription status"),
+        max_length=12,
+        choices=Subscription.Status.choices,
+        default=Subscription.Status.SUBSCRIBED,
+    )
+    total = models.PositiveIntegerField(_("rows"), default=0)
+    processed = models.PositiveIntegerField(_("rows read"), default=0)
+    created = models.PositiveIntegerField(_("clients added"), default=0)
+    updated = models.PositiveIntegerField(_("clients updated"), default=0)
+    suppressed = models.PositiveIntegerField(_("suppressed"), default=0)
+    rejected = models.PositiveIntegerField(_("rows rejected"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    report = models.FileField(
+        _("report"),
+        upload_to="imports/reports/%Y/%m/",
+        storage=import_storage,
+        blank=True,
+    )
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("client import")
+        verbose_name_plural = _("client imports")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["owner", "-created_at"], name="clientimport_owner_idx"
+            ),
+        ]
+
+    def __str__(self):
+        return self.file_name or str(self.pk)
+
+    def get_absolute_url(self):
+        return reverse("audience:client_import_detail", args=[self.pk])
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.total:
+            return 0
+        return min(100, self.processed * 100 // self.total)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+class ImportMapping(models.Model):
+    """The column mapping a customer chose last time, by lower-cased header
+    name ({"e-mail": "email", "town": "field:city", "notes": ""}), offered
+    again on their next import."""
+
+    owner = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="import_mapping",
+        verbose_name=_("owner"),
+    )
+    columns = models.JSONField(_("columns"), default=dict, blank=True)
+    updated_at = models.DateTimeField(_("changed"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("import mapping")
+        verbose_name_plural = _("import mappings")
+
+    def __str__(self):
+        return str(self.owner_id)

@@ -1,4 +1,4 @@
-"""Background tasks: thin entry points that send one mail each."""
+"""Background tasks: thin entry points that load by id and call one function."""
 
 from django_tasks import task
 
@@ -6,6 +6,7 @@ from audience.confirmation import (
     subscription_confirmation_send,
     subscription_welcome_send,
 )
+from audience.importer import client_import_run
 
 
 @task()
@@ -18,3 +19,14 @@ def send_subscription_confirmation(*, subscription_id: int) -> bool:
 def send_subscription_welcome(*, subscription_id: int) -> bool:
     """Mail a new subscriber the list's welcome message."""
     return subscription_welcome_send(subscription_id=subscription_id)
+
+
+@task()
+def run_client_import(*, import_id: int) -> str:
+    """Run a client import (queued when the customer starts it). Returns
+    its outcome ("done: 5000 added, ..."), kept as the task's result."""
+    job = client_import_run(import_id)
+    return (
+        f"{job.status}: {job.created} added, {job.updated} updated, "
+        f"{job.suppressed} suppressed, {job.rejected} rejected"
+    )

@@ -20,6 +20,28 @@ urlpatterns = [
     path("segments/<int:pk>/edit/", views.segment_update, name="segment_update"),
     path("segments/<int:pk>/delete/", views.segment_delete, name="segment_delete"),
     path("segments/<int:pk>/export/", views.segment_export, name="segment_export"),
+    path("lists/<int:pk>/export.csv", views.list_export, name="list_export"),
+    path("clients/import/", views.client_import, name="client_import"),
+    path(
+        "clients/import/<int:pk>/",
+        views.client_import_detail,
+        name="client_import_detail",
+    ),
+    path(
+        "clients/import/<int:pk>/columns/",
+        views.client_import_mapping,
+        name="client_import_mapping",
+    ),
+    path(
+        "clients/import/<int:pk>/progress.json",
+        views.client_import_progress,
+        name="client_import_progress",
+    ),
+    path(
+        "clients/import/<int:pk>/rejected.csv",
+        views.client_import_report,
+        name="client_import_report",
+    ),
     path(
         "clients/<int:client_pk>/lists/",
         views.subscription_add,

@@ -7,7 +7,6 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.functional import lazy
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -54,39 +53,6 @@ class ClientForm(forms.ModelForm):
         coerced = self.schema.clean_form(self)
         cleaned["attributes"] = coerced.apply(self.instance.attributes)
         return cleaned
-
-
-class ClientImportForm(forms.Form):
-    file = forms.FileField(
-        label=_("CSV file"),
-        help_text=lazy(
-            lambda: (
-                _(
-                    "Columns: email, full name, comment. A header row is optional. "
-                    "At most %(kib)s KiB and %(rows)s rows."
-                )
-                % {
-                    "kib": grouped(services.MAX_IMPORT_BYTES // 1024),
-                    "rows": grouped(services.MAX_IMPORT_ROWS),
-                }
-            ),
-            str,
-        )(),
-    )
-
-    @classmethod
-    def refused(cls, reason: str) -> "ClientImportForm":
-        """A form showing `reason` on the file field, for an upload that was
-        refused before its content was read."""
-        form = cls(data={}, files={})
-        form.full_clean()
-        form.errors["file"] = form.error_class([reason])
-        return form
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        services.client_import_size_check(size=upload.size)
-        return upload
 
 
 class MessageForm(forms.ModelForm):

@@ -8,12 +8,6 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("clients/", views.client_list, name="client_list"),
     path("clients/new/", views.client_create, name="client_create"),
-    path("clients/import/", views.client_import, name="client_import"),
-    path(
-        "clients/import/confirm/",
-        views.client_import_confirm,
-        name="client_import_confirm",
-    ),
     path("clients/export.csv", views.client_export, name="client_export"),
     path("clients/search.json", views.client_search, name="client_search"),
     path("clients/<int:pk>/", views.client_detail, name="client_detail"),

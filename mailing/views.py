@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse, JsonResponse
+from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,20 +18,19 @@ from django.utils.formats import number_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from audience.selectors import (
+    client_export_rows,
     client_subscriptions,
     custom_field_keys,
     field_schema,
     mailing_list_list,
 )
 from mailing import selectors, services
-from mailing.csvfiles import SafeCSVWriter
+from mailing.csvfiles import csv_stream
 from mailing.forms import (
     ClientForm,
-    ClientImportForm,
     DeliveryFilterForm,
     MailingForm,
     MailingTestForm,
@@ -46,7 +45,6 @@ from mailing.sanitize import sanitize_html
 from site_common.views import add_validation_error, run_action, save_form
 
 PER_PAGE = 25
-_IMPORT_SESSION_KEY = "mailing:client-import"
 
 
 def _page(request, items, per_page=PER_PAGE):
@@ -202,104 +200,14 @@ def client_delete(request, pk):
     )
 
 
-# Room for the multipart framing and the CSRF field around the file itself.
-_IMPORT_REQUEST_SLACK = 64 * 1024
-
-
-@csrf_exempt  # checked below, once the size is known to be sane
-@login_required
-def client_import(request):
-    """Upload a CSV file and preview it; the content waits in the session
-    until the customer confirms (or uploads another file).
-
-    An upload too large is refused from its Content-Length, before anything
-    reads the body: CSRF's check reads request.POST, which would spool the
-    whole file to disk first.
-    """
-    if request.method == "POST":
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > services.MAX_IMPORT_BYTES + _IMPORT_REQUEST_SLACK:
-            reason = _(
-                "The upload is %(size)s KiB; the limit is %(limit)s KiB. "
-                "Nothing was read or imported."
-            ) % {
-                "size": f"{length / 1024:,.0f}",
-                "limit": f"{services.MAX_IMPORT_BYTES // 1024:,}",
-            }
-            return render(
-                request,
-                "mailing/client_import.html",
-                {"form": ClientImportForm.refused(reason), "preview": None},
-                status=413,
-            )
-    return _client_import(request)
-
-
-@csrf_protect
-def _client_import(request):
-    form = ClientImportForm(request.POST or None, request.FILES or None)
-    preview = None
-    if request.method == "POST" and form.is_valid():
-        content = form.cleaned_data["file"].read(services.MAX_IMPORT_BYTES + 1)
-        try:
-            preview = services.client_import_preview(
-                owner=request.user, content=content
-            )
-        except ValidationError as error:
-            form.add_error("file", error)
-        else:
-            request.session[_IMPORT_SESSION_KEY] = {
-                "name": form.cleaned_data["file"].name,
-                "content": content.decode("utf-8-sig"),
-            }
-    return render(
-        request,
-        "mailing/client_import.html",
-        {"form": form, "preview": preview},
-    )
-
-
-@login_required
-@require_POST
-def client_import_confirm(request):
-    pending = request.session.get(_IMPORT_SESSION_KEY)
-    if not pending:
-        messages.error(request, _("Nothing to import: upload the file again."))
-        return redirect("mailing:client_import")
-    try:
-        created = services.client_import(
-            owner=request.user, content=pending["content"].encode()
-        )
-    except ValidationError as error:
-        messages.error(
-            request, _("Nothing was imported.") + " " + " ".join(error.messages)
-        )
-        return redirect("mailing:client_import")
-    del request.session[_IMPORT_SESSION_KEY]
-    messages.success(
-        request,
-        ngettext(
-            "%(count)d client imported.", "%(count)d clients imported.", len(created)
-        )
-        % {"count": len(created)},
-    )
-    return redirect("mailing:client_list")
-
-
 @login_required
 def client_export(request):
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="clients.csv"'
-    writer = SafeCSVWriter(response)
-    writer.writerow(["email", "full name", "comment"])
-    rows = selectors.client_list(owner=request.user).values_list(
-        "email", "full_name", "comment"
+    """All the customer's clients as CSV, with their custom fields; streamed."""
+    rows = client_export_rows(owner=request.user)
+    response = StreamingHttpResponse(
+        csv_stream(rows), content_type="text/csv; charset=utf-8"
     )
-    for row in rows.iterator(chunk_size=2000):
-        writer.writerow(row)
+    response["Content-Disposition"] = 'attachment; filename="clients.csv"'
     return response
 
 

@@ -31,7 +31,7 @@ from mailing.unsubscribe import unsubscribe_token
 # Names and abbreviations that stay Latin in Russian text.
 ALLOWED_LATIN = {"Mailsite", "CSV", "HTML", "RSS", "IP", "E-mail"}
 # The mailbox providers and the standards the pre-flight check names.
-ALLOWED_LATIN |= {"Gmail", "Yahoo", "Outlook", "DKIM", "SPF", "DMARC", "https"}
+ALLOWED_LATIN |= {"Gmail", "Yahoo", "Outlook", "DKIM", "SPF", "DMARC", "https", "UTF"}
 # Not words of a language: message placeholders ({{ full_name }}) and time
 # zone names (Europe/Berlin), which are the user's own setting.
 _CODE = re.compile(r"\{\{.*?\}\}|\b[A-Z][a-z]+/[A-Za-z_]+(?:/[A-Za-z_]+)?")
@@ -303,8 +303,10 @@ def _problems(path, response, language):
 
 
 @pytest.mark.parametrize("language", ["ru", "en"])
-def test_customer_area_speaks_one_language(clients, customer_data, language):
-    """Every page of the customer area, its import preview and its flash
+def test_customer_area_speaks_one_language(
+    clients, customer_data, language, django_capture_on_commit_callbacks
+):
+    """Every page of the customer area, its import pages and its flash
     messages: Russian holds no English word, English no Cyrillic one."""
     signed_in, _ = clients
     signed_in.defaults["HTTP_ACCEPT_LANGUAGE"] = language
@@ -315,16 +317,22 @@ def test_customer_area_speaks_one_language(clients, customer_data, language):
     problems += _problems("POST /app/suppressed/ (flash)", response, language)
     for path in customer_pages(customer_data, CONTENT[language]["nothing"]):
         problems += _problems(path, signed_in.get(path), language)
-    # An import preview with a new, a suppressed, a duplicate and a bad row.
+    # An import with a new, a suppressed, an existing and a bad row: its
+    # column mapping page and its outcome.
     existing = customer_data["clients"][0].email
     csv = (
-        "email,full name,comment\n"
         f"new@example.org,{CONTENT[language]['name']},\n"
         f"{suppressed},,\n{existing},,\n{CONTENT[language]['nothing']},,\n"
     )
     upload = SimpleUploadedFile("clients.csv", csv.encode(), content_type="text/csv")
-    response = signed_in.post("/app/clients/import/", {"file": upload})
-    problems += _problems("POST /app/clients/import/ (preview)", response, language)
+    response = signed_in.post("/app/clients/import/", {"file": upload}, follow=True)
+    problems += _problems("POST /app/clients/import/ (columns)", response, language)
+    columns = {"column_0": "email", "column_1": "full_name", "column_2": "comment"}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = signed_in.post(response.redirect_chain[-1][0], columns)
+    response = signed_in.get(response.url)
+    assert "import-outcome" in response.content.decode()
+    problems += _problems("POST the import's columns (outcome)", response, language)
     # A flash message from a form and one from an action.
     response = signed_in.post(
         "/app/clients/new/",

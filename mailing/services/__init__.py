@@ -7,26 +7,17 @@ their errors. Background work is queued with `transaction.on_commit`, so a
 task never sees a row that was rolled back, and no request talks to SMTP.
 
     clients.py        a customer's address book: add, change, delete
-    client_import.py  CSV import of clients (preview, then all or nothing)
     messages.py       messages (the HTML part stored sanitised)
     mailings.py       mailings: plan, check, send now, pause, managers' switch
     test_sends.py     "Send a test" of a mailing (queued, rate-limited)
     suppression.py    the suppression list; a recipient's unsubscribe
 
+CSV import of clients lives in audience (audience.imports), beside the
+lists its clients join.
+
 The public names are re-exported here: `from mailing.services import x`.
 """
 
-from mailing.services.client_import import (
-    MAX_IMPORT_BYTES,
-    MAX_IMPORT_FIELD,
-    MAX_IMPORT_ROWS,
-    ImportPreview,
-    ImportRow,
-    client_import,
-    client_import_preview,
-    client_import_size_check,
-    file_too_big_error,
-)
 from mailing.services.clients import (
     CLIENT_EXISTS,
     client_create,
@@ -67,23 +58,14 @@ from mailing.services.test_sends import (
 __all__ = [
     "CHOOSE_CLIENTS",
     "CLIENT_EXISTS",
-    "MAX_IMPORT_BYTES",
-    "MAX_IMPORT_FIELD",
-    "MAX_IMPORT_ROWS",
     "MAX_SUPPRESSION_ADD",
     "MAX_TEST_ADDRESSES",
     "NO_CLIENTS_YET",
     "TEST_SENDS_PER_HOUR",
-    "ImportPreview",
-    "ImportRow",
     "SuppressionAdded",
     "client_create",
     "client_delete",
-    "client_import",
-    "client_import_preview",
-    "client_import_size_check",
     "client_update",
-    "file_too_big_error",
     "mailing_check",
     "mailing_create",
     "mailing_delete",

@@ -10,6 +10,8 @@ from django.test import Client as HttpClient
 from django.urls import reverse
 from django.utils import timezone
 
+from audience.models import ClientImport
+from audience.tests.helpers import import_csv
 from mailing import services
 from mailing.models import Client, Mailing, Message
 from mailing.tests.factories import (
@@ -215,57 +217,58 @@ def test_a_csv_field_over_128_kib_names_the_row(owner):
         + '"\nc@example.com,Cy\n'
     ).encode()
     with pytest.raises(ValidationError) as error:
-        services.client_import_preview(owner=owner, content=content)
+        import_csv(owner, content)
     [text] = error.value.messages
     assert text.startswith("Row 2 (line 2): a field is longer than 128 KiB")
-    with pytest.raises(ValidationError):
-        services.client_import(owner=owner, content=content)
-    assert not Client.objects.exists()
+    assert not Client.objects.exists() and not ClientImport.objects.exists()
 
 
 def test_a_csv_field_over_128_kib_is_a_form_error(client, owner):
     content = b"a@example.com," + b"y" * (200 * 1024) + b"\n"
     response = client.post(
-        reverse("mailing:client_import"),
+        reverse("audience:client_import"),
         {"file": SimpleUploadedFile("c.csv", content, "text/csv")},
     )
     assert response.status_code == 200
     assert "longer than 128 KiB" in " ".join(response.context["form"].errors["file"])
-    assert not Client.objects.exists()
+    assert not Client.objects.exists() and not ClientImport.objects.exists()
 
 
 def test_null_characters_are_refused_row_by_row(owner):
-    preview = services.client_import_preview(
-        owner=owner, content=b"a@example.com,A\x00nn\nb@example.com,Bob\n"
-    )
-    assert preview.errors == [(1, "it contains a null character")]
-    assert [row.email for row in preview.rows] == ["b@example.com"]
+    job = import_csv(owner, b"a@example.com,A\x00nn\nb@example.com,Bob\n")
+    assert (job.created, job.rejected) == (1, 1)
+    with job.report.open("rb") as report:
+        assert "it contains a null character" in report.read().decode()
+    assert [c.email for c in Client.objects.all()] == ["b@example.com"]
 
 
-def test_a_30_mib_upload_is_refused_before_it_is_read(client, owner, monkeypatch):
+def test_a_30_mib_upload_is_refused_before_it_is_read(
+    client, owner, monkeypatch, settings
+):
     def never(self, *args, **kwargs):
         raise AssertionError("the upload was parsed")
 
+    settings.IMPORT_MAX_MB = 16
     monkeypatch.setattr(multipartparser.MultiPartParser, "parse", never)
     big = SimpleUploadedFile(
         "big.csv", b"a@example.com\n" * (30 * 1024 * 1024 // 14 + 1), "text/csv"
     )
-    response = client.post(reverse("mailing:client_import"), {"file": big})
+    response = client.post(reverse("audience:client_import"), {"file": big})
     assert response.status_code == 413
     error = " ".join(response.context["form"].errors["file"])
-    assert "the limit is 1,024 KiB" in error and "Nothing was read" in error
-    assert not Client.objects.exists()
+    assert "the limit is 16,384 KiB" in error and "Nothing was read" in error
+    assert not Client.objects.exists() and not ClientImport.objects.exists()
 
 
 def test_the_import_upload_still_checks_csrf(owner):
     browser = HttpClient(enforce_csrf_checks=True)
     browser.force_login(owner)
     response = browser.post(
-        reverse("mailing:client_import"),
+        reverse("audience:client_import"),
         {"file": SimpleUploadedFile("c.csv", b"a@example.com\n", "text/csv")},
     )
     assert response.status_code == 403
-    assert not Client.objects.exists()
+    assert not Client.objects.exists() and not ClientImport.objects.exists()
 
 
 # Null characters through the services -------------------------------------

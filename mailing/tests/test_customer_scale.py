@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.debug import ExceptionReporter
 
+from audience.tests.helpers import import_csv
 from mailing import forms, paging, selectors, services
 from mailing.models import Client, Mailing, Run
 from mailing.tests.factories import (
@@ -310,7 +311,7 @@ def test_cached_client_counts_follow_every_change(client, owner):
     assert figures() == (2, [2])
     extra = services.client_create(owner=owner, email="new@example.org")
     assert figures() == (3, [2])
-    services.client_import(owner=owner, content=b"a@example.org\nb@example.org\n")
+    import_csv(owner, b"a@example.org\nb@example.org\n")
     assert figures() == (5, [2])
     mailing.clients.add(extra)
     assert figures() == (5, [3])

@@ -54,7 +54,7 @@ OWN_PAGES = [
     ("mailing:dashboard", None),
     ("mailing:client_list", None),
     ("mailing:client_create", None),
-    ("mailing:client_import", None),
+    ("audience:client_import", None),
     ("mailing:client_export", None),
     ("mailing:message_list", None),
     ("mailing:message_create", None),

@@ -14,7 +14,8 @@ from django.urls import reverse
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from mailing import services
+from audience.models import ClientImport
+from audience.tests.helpers import import_csv
 from mailing.models import Client, Mailing, Message
 from mailing.tests.factories import ClientFactory, MessageFactory
 
@@ -190,34 +191,47 @@ csv_files = st.one_of(
 @FAST
 @given(content=csv_files)
 def test_csv_import(owner, content):
-    """The service imports every new client of a file or none of them."""
+    """An import refuses a bad file writing nothing, or runs it and counts
+    every row it read."""
     before = Client.objects.count()
     try:
-        created = services.client_import(owner=owner, content=content)
+        job = import_csv(owner, content)
     except ValidationError as error:
         event("refused")
         assert error.messages
         assert Client.objects.count() == before
+        return
+    event(job.status)
+    if job.status == "failed":
+        assert job.error and Client.objects.count() == before
     else:
-        event(f"imported {min(len(created), 2)}+")
-        assert Client.objects.count() == before + len(created)
+        assert job.processed == job.total
+        assert job.created + job.updated + job.rejected <= job.total
+        assert Client.objects.count() == before + job.created
 
 
 @settings(FAST, max_examples=25)
 @given(content=csv_files)
 def test_csv_import_pages(client, owner, content):
-    """The upload and the confirmation never answer 500 either."""
+    """The upload, the mapping and the progress pages never answer 500."""
     before = Client.objects.count()
     response = client.post(
-        reverse("mailing:client_import"),
+        reverse("audience:client_import"),
         {"file": SimpleUploadedFile("clients.csv", content, "text/csv")},
     )
-    assert response.status_code == 200
+    assert response.status_code in (200, 302)
     assert Client.objects.count() == before
-    confirm = client.post(reverse("mailing:client_import_confirm"))
-    assert confirm.status_code == 302
-    preview = response.context["preview"]
-    if preview is None or not preview.ok:
-        assert Client.objects.count() == before
-    else:
-        assert Client.objects.count() == before + len(preview.rows)
+    if response.status_code == 302:
+        mapping = client.get(response.url)
+        assert mapping.status_code == 200
+        data = {
+            field.html_name: field.value() or ""
+            for field in mapping.context["form"].column_fields()
+        }
+        started = client.post(response.url, {**data, "status": "subscribed"})
+        assert started.status_code in (200, 302)
+        job = ClientImport.objects.latest("pk")
+        assert client.get(job.get_absolute_url()).status_code in (200, 302)
+        assert client.get(
+            reverse("audience:client_import_progress", args=[job.pk])
+        ).json()["status"] in ("new", "queued")

@@ -7,7 +7,6 @@ from importlib import import_module
 import pytest
 from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client as HttpClient
@@ -16,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from audience.tests.helpers import import_csv
 from mailing import public_views, selectors, services
 from mailing.models import Client, Suppression
 from mailing.tests.engine_support import make_mailing
@@ -401,28 +401,15 @@ def test_the_client_list_marks_suppressed_clients_in_one_query(client, owner):
     assert page.count("suppressed (added by hand)") == 10
 
 
-def test_import_shows_suppressed_addresses_and_imports_them(client, owner):
-    """Suppressed addresses are imported as clients, counted and marked in
-    the preview; they stay suppressed."""
+def test_the_import_skips_suppressed_addresses_and_counts_them(owner):
+    """Suppressed addresses are not imported (nor put on lists), but
+    counted; they stay suppressed."""
     services.suppression_add(owner=owner, emails=["ann@example.net"])
     _unsubscribed(owner, "bob@example.net")
     text = "email,name\nAnn@example.net,Ann\nbob@example.net,Bob\ncid@example.net,Cid\n"
-    response = client.post(
-        reverse("mailing:client_import"),
-        {"file": SimpleUploadedFile("c.csv", text.encode())},
-    )
-    preview = response.context["preview"]
-    assert [(r.email, r.suppressed) for r in preview.rows] == [
-        ("ann@example.net", "manual"),
-        ("bob@example.net", "unsubscribed"),
-        ("cid@example.net", ""),
-    ]
-    page = response.content.decode()
-    assert "2 of them suppressed" in page
-    assert "imported, but never mailed" in page
-    assert "suppressed (unsubscribed)" in page
-    client.post(reverse("mailing:client_import_confirm"))
-    assert Client.objects.filter(owner=owner).count() == 3
+    job = import_csv(owner, text)
+    assert (job.created, job.suppressed) == (1, 2)
+    assert [c.email for c in Client.objects.filter(owner=owner)] == ["cid@example.net"]
     assert Suppression.objects.filter(owner=owner).count() == 2
 
 
@@ -454,8 +441,8 @@ def test_the_migration_links_backfilled_entries_to_their_clients():
 @pytest.mark.django_db(transaction=True)
 def test_an_unsubscribe_lasts_in_the_browser(page, screenshot):
     """The recipient unsubscribes; the customer deletes the client and
-    imports the address again: the preview, the client list and the
-    Suppressed page all say so, and the entry cannot be removed; what the
+    imports the address again: the import skips it, and the Suppressed
+    page says so, and the entry cannot be removed; what the
     customer adds by hand they can remove."""
     customer = UserFactory(email="casey@example.com")
     gone = ClientFactory(owner=customer, email="ada@example.net")
@@ -478,15 +465,15 @@ def test_an_unsubscribe_lasts_in_the_browser(page, screenshot):
             }
         ],
     )
-    page.get_by_role("button", name="Preview").click()
-    page.locator("#import-suppressed").get_by_text(
-        "imported, but never mailed"
-    ).wait_for()
-    screenshot("1-import-preview")
-    page.get_by_role("button", name="Import 2 clients").click()
-    page.get_by_text("2 clients imported.").wait_for()
-    row = page.get_by_role("row").filter(has_text="ada@example.net")
-    assert row.get_by_text("suppressed (unsubscribed)").is_visible()
+    page.locator("main form#import-upload button[type=submit]").click()
+    page.locator("main form#import-mapping button[type=submit]").click()
+    page.locator("#import-outcome").wait_for()
+    outcome = page.locator("#import-outcome").inner_text()
+    assert "Skipped: on your suppression list\n1" in outcome
+    screenshot("1-import-outcome")
+    page.goto("/app/clients/")
+    assert page.get_by_role("row").filter(has_text="grace@example.net").count() == 1
+    assert page.get_by_role("row").filter(has_text="ada@example.net").count() == 0
     screenshot("2-client-list")
 
     page.get_by_role("link", name="Suppressed").first.click()

@@ -308,6 +308,20 @@ STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "media"))
+# Uploaded client imports and their reports of rejected rows: customer data,
+# never served as media (the customer downloads a report through a view).
+IMPORT_DIR = env("IMPORT_DIR", default=str(VAR_DIR / "imports"))
+# The largest CSV file a customer may upload to import, in MiB; refused from
+# the request's Content-Length before anything reads it.
+IMPORT_MAX_MB = env.int("IMPORT_MAX_MB", default=200)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "imports": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": IMPORT_DIR},
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/app/"
