@@ -568,12 +568,9 @@ CSV_COLUMNS = ["email", "full_name", "city", "plan", "score", "birthday", "vip"]
 
 
 def import_services():
-    """The import helper's services: create an import job, run it. Raises
-    ImportError until they exist."""
-    from mailing.services.client_import import (
-        client_import_create,
-        client_import_run,
-    )
+    """The import's services: create an import job, run it."""
+    from audience.importer import client_import_run
+    from audience.imports import client_import_create
 
     return client_import_create, client_import_run
 
@@ -581,16 +578,22 @@ def import_services():
 def import_start(owner, path: Path, mailing_list) -> int:
     """Create the import job of the CSV file at `path` for `owner`: each
     column to the field of its name, every row subscribed to
-    `mailing_list`. Returns the job's id."""
+    `mailing_list`. Returns the job's id. The job is mapped as the mapping
+    page would (`client_import_start` would also queue it for the worker;
+    the bench runs it in its own process instead)."""
+    from audience.models import ClientImport
+
     client_import_create, _ = import_services()
     with path.open("rb") as file:
-        job = client_import_create(
-            owner=owner,
-            file=file,
-            mapping={column: column for column in CSV_COLUMNS},
-            lists=[mailing_list],
-            status="subscribed",
-        )
+        job = client_import_create(owner=owner, file=file, name=path.name)
+    job.mapping["columns"] = [
+        column if column in ("email", "full_name") else f"field:{column}"
+        for column in CSV_COLUMNS
+    ]
+    job.list_ids = [mailing_list.pk]
+    job.subscription_status = "subscribed"
+    job.status = ClientImport.Status.QUEUED
+    job.save()
     return job.pk
 
 
