@@ -21,8 +21,11 @@ client shares is prepared once per run: the templates compiled, the
 quoted-printable lines they share encoded.
 
 The HTML part is sanitised again here (mailing.sanitize), once per run.
-The footer with the unsubscribe link is in the language of the mailing's
-owner (the customer who sends it), whoever the recipient is.
+The footer with the unsubscribe link and the link to the preference centre
+(audience: the recipient's lists, `/m/preferences/<token>/`) is in the
+language of the mailing's owner (the customer who sends it), whoever the
+recipient is. Both links carry the same signed token, computed once per
+message.
 """
 
 import binascii
@@ -175,9 +178,12 @@ class PreparedMessage:
     html_body: str
     unsubscribe_prefix: str
     unsubscribe_suffix: str
-    # The footer in the owner's language, split around the link.
-    footer_text: tuple[str, str]
-    footer_html: tuple[str, str]
+    # The footer in the owner's language, split around the links: the
+    # unsubscribe link, then the preference centre's.
+    footer_text: tuple[str, str, str]
+    footer_html: tuple[str, str, str]
+    preferences_prefix: str = ""
+    preferences_suffix: str = ""
     smtputf8_sender: bool = False
     reply_to_header: str = ""
     list_id: str = ""
@@ -202,18 +208,13 @@ class PreparedMessage:
         address = sender.address
         domain = _ascii_domain(identity.domain or address.rpartition("@")[2])
         domain = domain or "localhost"
-        url = settings.SITE_URL.rstrip("/") + reverse(
-            "mailing_public:unsubscribe", args=[_TOKEN_MARK]
+        prefix, suffix = _link_around_token("mailing_public:unsubscribe")
+        preferences_prefix, preferences_suffix = _link_around_token(
+            "audience_public:preferences"
         )
-        prefix, suffix = url.split(_TOKEN_MARK)
-        language = user_language(user_id=mailing.owner_id) or settings.LANGUAGE_CODE
-        with translation.override(language):
-            footer_text = _("To stop receiving these messages: %(link)s") % {
-                "link": _TOKEN_MARK
-            }
-            footer_html = _(
-                '<a href="%(link)s">Unsubscribe</a> from these messages.'
-            ) % {"link": _TOKEN_MARK}
+        footer_text, footer_html = _footers(
+            user_language(user_id=mailing.owner_id) or settings.LANGUAGE_CODE
+        )
         reply_to = ""
         if identity.reply_to:
             reply_to = _mailbox(
@@ -237,10 +238,10 @@ class PreparedMessage:
             smtputf8_sender=sender.smtputf8,
             unsubscribe_prefix=prefix,
             unsubscribe_suffix=suffix,
-            footer_text=_around_mark(footer_text),
-            footer_html=_around_mark(
-                f'<p style="font-size:small;color:#666">{footer_html}</p>'
-            ),
+            preferences_prefix=preferences_prefix,
+            preferences_suffix=preferences_suffix,
+            footer_text=footer_text,
+            footer_html=footer_html,
             reply_to_header=reply_to,
             list_id=_fold_list_id(list_id),
             feedback_id=deliverability_headers.feedback_id(
@@ -275,9 +276,10 @@ class PreparedMessage:
         )
         token = unsubscribe_token(owner_id=self.owner_id, client_id=client_id or 0)
         link = f"{self.unsubscribe_prefix}{token}{self.unsubscribe_suffix}"
+        preferences = f"{self.preferences_prefix}{token}{self.preferences_suffix}"
         message_id = self.message_id(client_id)
-        before, after = self.footer_text
-        text = body.rstrip() + f"\n\n-- \n{before}{link}{after}\n"
+        before, between, after = self.footer_text
+        text = body.rstrip() + f"\n\n-- \n{before}{link}{between}{preferences}{after}\n"
         head = [f"From: {self.from_header}"]
         if self.reply_to_header:
             head.append(f"Reply-To: {self.reply_to_header}")
@@ -300,8 +302,10 @@ class PreparedMessage:
         if not self.html_body:
             lines = "\n".join(head) + "\n" + text_part + "\n"
             return message_id, self._signed(_wire(lines, utf8))
-        before, after = self.footer_html
-        footer = f"{before}{html.escape(link)}{after}"
+        before, between, after = self.footer_html
+        footer = (
+            f"{before}{html.escape(link)}{between}{html.escape(preferences)}{after}"
+        )
         if "</body>" in markup:
             markup = markup.replace("</body>", footer + "</body>", 1)
         else:
@@ -363,10 +367,40 @@ def _fold_list_id(value: str) -> str:
     return _fold_words("List-Id", words)
 
 
-def _around_mark(text: str) -> tuple[str, str]:
-    """`text` split where the link goes (a translation keeps the mark once)."""
-    before, _mark, after = text.partition(_TOKEN_MARK)
-    return before, after
+def _footers(language: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The text and HTML footers in `language`, each split around its two
+    links (the unsubscribe link, then the preference centre's)."""
+    marks = {"link": _TOKEN_MARK}
+    with translation.override(language):
+        text = (
+            _("To stop receiving these messages: %(link)s") % marks
+            + "\n"
+            + _("To choose the lists you are on: %(link)s") % marks
+        )
+        markup = (
+            _('<a href="%(link)s">Unsubscribe</a> from these messages.') % marks
+            + " "
+            + _('<a href="%(link)s">Choose your lists</a>.') % marks
+        )
+    return _around_mark(text), _around_mark(
+        f'<p style="font-size:small;color:#666">{markup}</p>'
+    )
+
+
+def _link_around_token(url_name: str) -> tuple[str, str]:
+    """The absolute URL of `url_name` split around its token, so that each
+    message's link is one concatenation."""
+    url = settings.SITE_URL.rstrip("/") + reverse(url_name, args=[_TOKEN_MARK])
+    prefix, _mark, suffix = url.partition(_TOKEN_MARK)
+    return prefix, suffix
+
+
+def _around_mark(text: str) -> tuple[str, str, str]:
+    """`text` split where the two links go (the unsubscribe link, then the
+    preference centre's; each translation keeps its mark once)."""
+    before, _mark, rest = text.partition(_TOKEN_MARK)
+    between, _mark, after = rest.partition(_TOKEN_MARK)
+    return before, between, after
 
 
 def _wire(text: str, utf8: bool = False) -> bytes:
