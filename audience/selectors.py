@@ -5,7 +5,7 @@ form offers the owner's lists, the client page shows a client's lists, the
 planner selects the lists' subscribed members).
 """
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.shortcuts import get_object_or_404
 
 from audience.models import MailingList, Subscription
@@ -18,6 +18,7 @@ __all__ = [
     "list_subscribed_client_ids",
     "client_subscriptions",
     "subscriptions_for_email",
+    "mailings_subscribed_members",
 ]
 
 
@@ -83,4 +84,18 @@ def subscriptions_for_email(*, owner_id: int, email: str) -> QuerySet[Subscripti
         )
         .select_related("mailing_list")
         .order_by("mailing_list__name")
+    )
+
+
+def mailings_subscribed_members(*, mailing_ids) -> QuerySet:
+    """(client_id, mailing_id) of each subscribed member of each of the
+    given mailings' lists (not made distinct), for an exact recipient count
+    where the lists are small (mailing.selectors.mailing_recipient_estimate)."""
+    return (
+        Subscription.objects.filter(
+            mailing_list__mailings__in=mailing_ids,
+            status=Subscription.Status.SUBSCRIBED,
+        )
+        .order_by()
+        .values("client_id", mailing_id=F("mailing_list__mailings"))
     )
