@@ -104,14 +104,14 @@ def test_an_estimate_is_labelled_up_to(client, owner, address_book, monkeypatch)
     mailing = MailingFactory(owner=owner, clients=[clients[0]])
     mailing.lists.set([news, offers])
     page = client.get(mailing.get_absolute_url()).content.decode()
-    assert 'data-exact="false">up to 8 recipients (at least 4:' in page
+    assert 'data-exact="false">up to 8 recipients (at least 4;' in page
     listing = client.get(reverse("mailing:mailing_list")).content.decode()
     assert "up to 8</span>" in listing
 
     owner.language = "ru"
     owner.save(update_fields=["language"])
     page = client.get(mailing.get_absolute_url()).content.decode()
-    assert "до 8 получателей (не меньше 4:" in page
+    assert "до 8 получателей (не меньше 4;" in page
     listing = client.get(reverse("mailing:mailing_list")).content.decode()
     assert ">Получатели</th>" in listing and "до 8</span>" in listing
 
