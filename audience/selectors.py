@@ -5,7 +5,7 @@ form offers the owner's lists, the client page shows a client's lists, the
 planner selects the lists' subscribed members).
 """
 
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from audience.models import MailingList, Subscription
@@ -18,7 +18,7 @@ __all__ = [
     "list_subscribed_client_ids",
     "client_subscriptions",
     "subscriptions_for_email",
-    "mailings_subscribed_members",
+    "subscribed_members_by_list",
 ]
 
 
@@ -87,15 +87,14 @@ def subscriptions_for_email(*, owner_id: int, email: str) -> QuerySet[Subscripti
     )
 
 
-def mailings_subscribed_members(*, mailing_ids) -> QuerySet:
-    """(client_id, mailing_id) of each subscribed member of each of the
-    given mailings' lists (not made distinct), for an exact recipient count
-    where the lists are small (mailing.selectors.mailing_recipient_estimate)."""
+def subscribed_members_by_list(*, list_ids) -> QuerySet:
+    """(list id, client id) of each subscribed member of the given lists:
+    an index-only read of each list's members (the exact recipient count
+    of mailings whose lists are small, mailing.selectors)."""
     return (
         Subscription.objects.filter(
-            mailing_list__mailings__in=mailing_ids,
-            status=Subscription.Status.SUBSCRIBED,
+            mailing_list_id__in=list_ids, status=Subscription.Status.SUBSCRIBED
         )
         .order_by()
-        .values("client_id", mailing_id=F("mailing_list__mailings"))
+        .values_list("mailing_list_id", "client_id")
     )
