@@ -8,20 +8,24 @@ from audience.models import MailingList, Segment, Subscription
 from mailing.models import Mailing
 from mailing.selectors import RecipientEstimate, mailing_recipient_estimate
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
-def test_the_demo_customer_has_two_lists_a_segment_and_a_mailing_to_them():
+def test_the_demo_customer_has_two_lists_a_segment_and_a_mailing_to_them(
+    django_capture_on_commit_callbacks,
+):
     """seed_demo gives the demo customer two lists with members (two
     sign-ups waiting for their confirmation, whose mails went out), a
     segment and a mailing to the lists; a second run doubles nothing."""
     out = StringIO()
-    call_command("seed_demo", stdout=out)
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", stdout=out)
     assert sorted(m.to[0] for m in mail.outbox) == [
         "ken@example.net",
         "margaret@example.net",
     ]
-    call_command("seed_demo", stdout=StringIO())
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", stdout=StringIO())
     assert len(mail.outbox) == 2
     lists = MailingList.objects.filter(owner__email="customer@example.com")
     assert sorted(lists.values_list("name", flat=True)) == [
