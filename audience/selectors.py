@@ -49,6 +49,7 @@ __all__ = [
     "client_import_get",
     "client_import_list",
     "client_export_rows",
+    "subscribed_members_by_list",
 ]
 
 
@@ -276,3 +277,16 @@ def client_export_rows(*, owner, mailing_list=None) -> Iterator[list[str]]:
             comment,
             *(_export_value(attributes.get(key)) for key in fields),
         ]
+
+
+def subscribed_members_by_list(*, list_ids) -> QuerySet:
+    """(list id, client id) of each subscribed member of the given lists:
+    an index-only read of each list's members (the exact recipient count
+    of mailings whose lists are small, mailing.selectors)."""
+    return (
+        Subscription.objects.filter(
+            mailing_list_id__in=list_ids, status=Subscription.Status.SUBSCRIBED
+        )
+        .order_by()
+        .values_list("mailing_list_id", "client_id")
+    )

@@ -60,7 +60,7 @@ def dashboard(request):
         {
             "figures": selectors.customer_figures(owner=owner),
             "stats": selectors.customer_stats(owner=owner),
-            "recent_mailings": selectors.with_client_counts(
+            "recent_mailings": selectors.with_recipient_estimates(
                 selectors.mailing_list(owner=owner)[:5]
             ),
         },
@@ -387,7 +387,7 @@ def mailing_list(request):
     status = request.GET.get("status", "")
     items = selectors.mailing_list(owner=request.user, status=status)
     page_obj = _page(request, items)
-    page_obj.object_list = selectors.with_client_counts(page_obj.object_list)
+    page_obj.object_list = selectors.with_recipient_estimates(page_obj.object_list)
     return render(
         request,
         "mailing/mailing_list.html",
@@ -421,6 +421,7 @@ def mailing_detail(request, pk):
         "mailing/mailing_detail.html",
         {
             "mailing": mailing,
+            "recipients": selectors.mailing_recipient_estimate(mailing=mailing),
             "findings": findings,
             "hard_findings": [finding for finding in findings if finding.is_hard],
             "checked": "check" in request.GET,

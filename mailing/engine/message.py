@@ -23,8 +23,11 @@ canonicalised for the signature, the signing key loaded; each message is
 then signed from its own headers and its body as built, never parsed back.
 
 The HTML part is sanitised again here (mailing.sanitize), once per run.
-The footer with the unsubscribe link is in the language of the mailing's
-owner (the customer who sends it), whoever the recipient is.
+The footer with the unsubscribe link and the link to the preference centre
+(audience: the recipient's lists, `/m/preferences/<token>/`) is in the
+language of the mailing's owner (the customer who sends it), whoever the
+recipient is. Both links carry the same signed token, computed once per
+message.
 """
 
 import binascii
@@ -177,11 +180,7 @@ def unsubscribe_url_parts() -> tuple[str, str]:
     process loads the whole URL configuration (about 0.2 s of CPU, most of
     it the provider webhooks' imports): a dispatcher calls this before it
     forks, so that its children inherit what it loaded."""
-    url = settings.SITE_URL.rstrip("/") + reverse(
-        "mailing_public:unsubscribe", args=[_TOKEN_MARK]
-    )
-    prefix, suffix = url.split(_TOKEN_MARK)
-    return prefix, suffix
+    return _link_around_token("mailing_public:unsubscribe")
 
 
 @dataclass
@@ -203,9 +202,12 @@ class PreparedMessage:
     html_body: str
     unsubscribe_prefix: str
     unsubscribe_suffix: str
-    # The footer in the owner's language, split around the link.
-    footer_text: tuple[str, str]
-    footer_html: tuple[str, str]
+    # The footer in the owner's language, split around the links: the
+    # unsubscribe link, then the preference centre's.
+    footer_text: tuple[str, str, str]
+    footer_html: tuple[str, str, str]
+    preferences_prefix: str = ""
+    preferences_suffix: str = ""
     smtputf8_sender: bool = False
     reply_to_header: str = ""
     list_id: str = ""
@@ -268,14 +270,12 @@ class PreparedMessage:
         domain = _ascii_domain(identity.domain or address.rpartition("@")[2])
         domain = domain or "localhost"
         prefix, suffix = unsubscribe_url_parts()
-        language = user_language(user_id=mailing.owner_id) or settings.LANGUAGE_CODE
-        with translation.override(language):
-            footer_text = _("To stop receiving these messages: %(link)s") % {
-                "link": _TOKEN_MARK
-            }
-            footer_html = _(
-                '<a href="%(link)s">Unsubscribe</a> from these messages.'
-            ) % {"link": _TOKEN_MARK}
+        preferences_prefix, preferences_suffix = _link_around_token(
+            "audience_public:preferences"
+        )
+        footer_text, footer_html = _footers(
+            user_language(user_id=mailing.owner_id) or settings.LANGUAGE_CODE
+        )
         reply_to = ""
         if identity.reply_to:
             reply_to = _mailbox(
@@ -299,10 +299,10 @@ class PreparedMessage:
             smtputf8_sender=sender.smtputf8,
             unsubscribe_prefix=prefix,
             unsubscribe_suffix=suffix,
-            footer_text=_around_mark(footer_text),
-            footer_html=_around_mark(
-                f'<p style="font-size:small;color:#666">{footer_html}</p>'
-            ),
+            preferences_prefix=preferences_prefix,
+            preferences_suffix=preferences_suffix,
+            footer_text=footer_text,
+            footer_html=footer_html,
             reply_to_header=reply_to,
             list_id=_fold_list_id(list_id),
             feedback_id=deliverability_headers.feedback_id(
@@ -349,9 +349,10 @@ class PreparedMessage:
         )
         token = unsubscribe_token(owner_id=self.owner_id, client_id=client_id or 0)
         link = f"{self.unsubscribe_prefix}{token}{self.unsubscribe_suffix}"
+        preferences = f"{self.preferences_prefix}{token}{self.preferences_suffix}"
         message_id = self.message_id(client_id)
-        before, after = self.footer_text
-        text = body.rstrip() + f"\n\n-- \n{before}{link}{after}\n"
+        before, between, after = self.footer_text
+        text = body.rstrip() + f"\n\n-- \n{before}{link}{between}{preferences}{after}\n"
         # The client's own headers, between the shared ones (From and
         # Reply-To before, MIME-Version to Feedback-ID after).
         own = [
@@ -364,8 +365,10 @@ class PreparedMessage:
         if not self.html_body:
             body_text = _qp(text, self._known_lines) + "\n"
         else:
-            before, after = self.footer_html
-            footer = f"{before}{html.escape(link)}{after}"
+            before, between, after = self.footer_html
+            footer = (
+                f"{before}{html.escape(link)}{between}{html.escape(preferences)}{after}"
+            )
             if "</body>" in markup:
                 markup = markup.replace("</body>", footer + "</body>", 1)
             else:
@@ -450,10 +453,40 @@ def _fold_list_id(value: str) -> str:
     return _fold_words("List-Id", words)
 
 
-def _around_mark(text: str) -> tuple[str, str]:
-    """`text` split where the link goes (a translation keeps the mark once)."""
-    before, _mark, after = text.partition(_TOKEN_MARK)
-    return before, after
+def _footers(language: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The text and HTML footers in `language`, each split around its two
+    links (the unsubscribe link, then the preference centre's)."""
+    marks = {"link": _TOKEN_MARK}
+    with translation.override(language):
+        text = (
+            _("To stop receiving these messages: %(link)s") % marks
+            + "\n"
+            + _("To choose the lists you are on: %(link)s") % marks
+        )
+        markup = (
+            _('<a href="%(link)s">Unsubscribe</a> from these messages.') % marks
+            + " "
+            + _('<a href="%(link)s">Choose your lists</a>.') % marks
+        )
+    return _around_mark(text), _around_mark(
+        f'<p style="font-size:small;color:#666">{markup}</p>'
+    )
+
+
+def _link_around_token(url_name: str) -> tuple[str, str]:
+    """The absolute URL of `url_name` split around its token, so that each
+    message's link is one concatenation."""
+    url = settings.SITE_URL.rstrip("/") + reverse(url_name, args=[_TOKEN_MARK])
+    prefix, _mark, suffix = url.partition(_TOKEN_MARK)
+    return prefix, suffix
+
+
+def _around_mark(text: str) -> tuple[str, str, str]:
+    """`text` split where the two links go (the unsubscribe link, then the
+    preference centre's; each translation keeps its mark once)."""
+    before, _mark, rest = text.partition(_TOKEN_MARK)
+    between, _mark, after = rest.partition(_TOKEN_MARK)
+    return before, between, after
 
 
 def _wire(text: str, utf8: bool = False) -> bytes:

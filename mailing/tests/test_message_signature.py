@@ -44,8 +44,16 @@ def _prepared(pem, *, subject="News for {{ full_name }}", html=True, **fields):
         "html_body": "<p>Dear {{ full_name }}</p>" if html else "",
         "unsubscribe_prefix": "https://mailsite.test/m/unsubscribe/",
         "unsubscribe_suffix": "/",
-        "footer_text": ("To stop receiving these messages: ", ""),
-        "footer_html": ('<p><a href="', '">Unsubscribe</a></p>'),
+        "footer_text": (
+            "To stop receiving these messages: ",
+            "\nTo choose the lists you are on: ",
+            "",
+        ),
+        "footer_html": (
+            '<p><a href="',
+            '">Unsubscribe</a> <a href="',
+            '">Choose your lists</a></p>',
+        ),
         "reply_to_header": "desk@news.example",
         "list_id": "<mailing5.customer3.news.example>",
         "feedback_id": "mailing5:customer3:mailsite",
