@@ -285,12 +285,15 @@ class _AttributeEquals(Func):
 
     output_field = BooleanField()
 
-    def __init__(self, key: str, value, *, indexed: bool = True):
+    def __init__(self, key: str, value, *, indexed: bool = True, exact=False):
         super().__init__(F("attributes"))
         self.key, self.value, self.indexed = key, value, indexed
+        self.exact = exact
 
     def as_postgresql(self, compiler, connection, **extra):
         column, params = compiler.compile(self.source_expressions[0])
+        if self.exact:
+            return f"(({column}) ->> %s) = %s", [*params, self.key, self.value]
         if self.indexed:
             document = json.dumps({self.key: self.value}, ensure_ascii=False)
             return (
@@ -310,6 +313,8 @@ class _AttributeEquals(Func):
     def as_sql(self, compiler, connection, **extra):
         column, params = compiler.compile(self.source_expressions[0])
         path = f'$."{self.key}"'
+        if self.exact:
+            return f"json_extract({column}, %s) = %s", [*params, path, self.value]
         if isinstance(self.value, str):
             return (
                 f"lower(json_extract({column}, %s)) = lower(%s)",
@@ -358,6 +363,13 @@ def _field_q(rule: dict, field_type: str | None) -> Q:
         return Q(IsNull(text, False)) & ~Q(Exact(text, ""))
     if op == "is_not_set":
         return missing | Q(Exact(text, ""))
+    if op == "eq" and field_type == CustomField.Type.CHOICE:
+        # A choice is stored as the choice itself (every way in coerces to
+        # it) and the rule's value is that choice too: one value compared
+        # per client. A common choice ("Berlin" for 14 % of a million
+        # clients) made the lowered index's lossy recheck read and reparse
+        # every matching document: 370 ms against 230 ms for this scan.
+        return Q(_AttributeEquals(key, value, exact=True))
     if op == "eq":
         return Q(_AttributeEquals(key, value))
     if op == "ne":

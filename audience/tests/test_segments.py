@@ -75,6 +75,26 @@ def test_text_comparisons_ignore_case_and_ne_includes_clients_without_a_value(bo
     assert _names(owner, _field("city", "is_not_set")) == ["dee", "eve"]
 
 
+def test_a_choice_matches_whatever_case_the_rule_gives_it(book):
+    """A choice is stored as the choice itself; the rule's value is turned
+    into that choice, so the one value compared per client still matches
+    "pro" to "Pro" (and not a client without it)."""
+    owner, clients = book
+    CustomField.objects.create(
+        owner=owner, key="plan", label="Plan", type="choice", choices=["Free", "Pro"]
+    )
+    for name, plan in [("ann", "Pro"), ("bob", "Free"), ("cid", "Pro")]:
+        client = clients[name]
+        client.attributes = {**client.attributes, "plan": plan}
+        client.save()
+    assert _names(owner, _field("plan", "eq", "pro")) == ["ann", "cid"]
+    assert _names(owner, _field("plan", "eq", "Free")) == ["bob"]
+    assert _names(owner, _field("plan", "ne", "PRO")) == ["bob", "dee", "eve"]
+    assert _names(
+        owner, _field("plan", "eq", "Pro"), _field("city", "eq", "berlin")
+    ) == ["ann"]
+
+
 def test_numbers_compare_as_numbers_and_text_in_a_number_field_matches_neither(book):
     owner, _clients = book
     assert _names(owner, _field("age", "gt", "31")) == ["bob"]
