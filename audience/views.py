@@ -24,7 +24,7 @@ from audience.forms import (
     segment_rule_initial,
 )
 from audience.models import CustomField, Subscription
-from mailing.csvfiles import SafeCSVWriter, csv_stream
+from mailing.csvfiles import csv_stream
 from mailing.models import grouped
 from mailing.paging import CappedPaginator
 from mailing.selectors import client_get
@@ -135,6 +135,12 @@ def list_delete(request, pk):
         "audience/confirm_delete.html",
         {
             "object": mailing_list,
+            "title": _("Delete list"),
+            "question": _("Delete this list?"),
+            "explanation": _(
+                "Its subscriptions and consent records are deleted with it; "
+                "the clients stay in your address book."
+            ),
             "cancel_url": mailing_list.get_absolute_url(),
             "section": "lists",
         },
@@ -258,8 +264,20 @@ def field_delete(request, pk):
         return redirect("audience:field_list")
     return render(
         request,
-        "audience/field_delete.html",
-        {"custom_field": custom_field, "section": "fields"},
+        "audience/confirm_delete.html",
+        {
+            "object": f"{custom_field.label} ({custom_field.key})",
+            "title": _("Delete custom field"),
+            "question": _("Delete this custom field?"),
+            "explanation": _(
+                "The values your clients have in this field are kept but no "
+                "longer shown, and the field leaves every sign-up form. In "
+                "messages, the placeholder for %(key)s is then left as written."
+            )
+            % {"key": custom_field.key},
+            "cancel_url": reverse("audience:field_list"),
+            "section": "fields",
+        },
     )
 
 
@@ -375,18 +393,16 @@ def segment_delete(request, pk):
         "audience/confirm_delete.html",
         {
             "object": segment,
-            "is_segment": True,
+            "title": _("Delete segment"),
+            "question": _("Delete this segment?"),
+            "explanation": _(
+                "The clients stay in your address book. A segment that narrows "
+                "a mailing still to be sent cannot be deleted."
+            ),
             "cancel_url": segment.get_absolute_url(),
             "section": "segments",
         },
     )
-
-
-class _Echo:
-    """A file whose write returns the line, for a streamed CSV response."""
-
-    def write(self, value):
-        return value
 
 
 @login_required
@@ -394,31 +410,12 @@ def segment_export(request, pk):
     """The segment's clients as CSV, streamed: e-mail, full name and one
     column per custom field (by key, as the import reads them)."""
     segment = selectors.segment_get(owner=request.user, pk=pk)
-    keys = list(
-        selectors.custom_field_list(owner=request.user).values_list("key", flat=True)
+    response = StreamingHttpResponse(
+        csv_stream(selectors.segment_export_rows(segment=segment)),
+        content_type="text/csv; charset=utf-8",
     )
-    writer = SafeCSVWriter(_Echo())
-    rows = selectors.segment_export_rows(segment=segment)
-
-    def lines():
-        yield writer.writerow(["email", "full name", *keys])
-        for email, full_name, attributes in rows:
-            values = attributes if isinstance(attributes, dict) else {}
-            yield writer.writerow(
-                [email, full_name, *(_cell(values.get(key)) for key in keys)]
-            )
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="segment-{segment.pk}.csv"'
     return response
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
 
 
 @login_required
