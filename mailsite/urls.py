@@ -7,6 +7,7 @@ from wagtail.contrib.sitemaps.views import sitemap
 from wagtail.documents import urls as wagtaildocs_urls
 
 from accounts.views import set_language
+from mailsite import mail_urls
 
 # Django's own admin is deliberately not mounted: managers and content
 # managers work in the Wagtail admin at /cms/.
@@ -25,9 +26,8 @@ urlpatterns = [
     path("app/", include("mailing.urls")),
     path("app/", include("deliverability.urls")),
     path("app/", include("audience.urls")),
-    path("m/", include("mailing.public_urls")),
-    # /subscribe/... and /m/preferences/...
-    path("", include("audience.public_urls")),
+    # The pages links in sent mail lead to (unsubscribe, preferences, …).
+    *mail_urls.urlpatterns,
     # Mail providers' bounce and complaint events (deliverability.webhooks).
     path("webhooks/anymail/", include("anymail.urls")),
     path("sitemap.xml", sitemap, name="sitemap"),

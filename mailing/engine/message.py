@@ -177,9 +177,9 @@ def _ascii_domain(domain: str) -> str:
 
 def unsubscribe_url_parts() -> tuple[str, str]:
     """The unsubscribe URL before and after the token. The first call in a
-    process loads the whole URL configuration (about 0.2 s of CPU, most of
-    it the provider webhooks' imports): a dispatcher calls this before it
-    forks, so that its children inherit what it loaded."""
+    process loads the mail links' URL configuration (settings.MAIL_URLCONF,
+    not the whole site's): a dispatcher calls this before it forks, so that its
+    children inherit what it loaded."""
     return _link_around_token("mailing_public:unsubscribe")
 
 
@@ -476,7 +476,9 @@ def _footers(language: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 def _link_around_token(url_name: str) -> tuple[str, str]:
     """The absolute URL of `url_name` split around its token, so that each
     message's link is one concatenation."""
-    url = settings.SITE_URL.rstrip("/") + reverse(url_name, args=[_TOKEN_MARK])
+    url = settings.SITE_URL.rstrip("/") + reverse(
+        url_name, args=[_TOKEN_MARK], urlconf=settings.MAIL_URLCONF
+    )
     prefix, _mark, suffix = url.partition(_TOKEN_MARK)
     return prefix, suffix
 

@@ -83,6 +83,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "mailsite.urls"
+# The pages links in sent mail lead to, mounted as they are by ROOT_URLCONF:
+# the send engine reverses its links against this one alone (see there).
+MAIL_URLCONF = "mailsite.mail_urls"
 
 TEMPLATES = [
     {
