@@ -21,6 +21,9 @@ from .transport import Outcome, RateLimiter, open_transport
 
 logger = logging.getLogger("mailing.engine")
 
+# SenderPool._waiting: no item was waiting in the queue.
+_NOTHING = object()
+
 
 class Breaker:
     """Counts connection failures in a row across every sender thread."""
@@ -94,18 +97,27 @@ class SenderPool:
             thread.join()
 
     def _sender(self) -> None:
-        """One thread, one connection: send queued messages until told to stop."""
+        """One thread, one connection: send queued messages until told to stop.
+
+        The message queued next, when one is waiting, is taken before this
+        one goes, so that its envelope can travel behind this one's end
+        (SMTPTransport.send's `then`); it is still sent, or handed back,
+        before any other.
+        """
         transport = None
+        item = self._work.get()
         try:
-            while (item := self._work.get()) is not None:
+            while item is not None:
                 row, prepared, date = item
                 if self.breaker.open.is_set() or self.halt.is_set():
                     self.on_result(row, None)
+                    item = self._work.get()
                     continue
+                following = self._waiting()
                 try:
                     if transport is None:
                         transport = open_transport(timeout=self.config.timeout)
-                    outcome = self._send_one(transport, row, prepared, date)
+                    outcome = self._send_one(transport, row, prepared, date, following)
                 except Exception as exc:  # a bug must not lose the row
                     logger.exception("Unexpected error while sending")
                     outcome = Outcome(
@@ -114,6 +126,7 @@ class SenderPool:
                 if outcome.code is not None or outcome.connection_failed:
                     self.breaker.record(outcome)
                 self.on_result(row, outcome)
+                item = self._work.get() if following is _NOTHING else following
         finally:
             if transport is not None:
                 try:
@@ -121,7 +134,21 @@ class SenderPool:
                 except Exception:
                     logger.debug("Closing the transport failed", exc_info=True)
 
-    def _send_one(self, transport, row, prepared, date) -> Outcome:
+    def _waiting(self):
+        """The next queued item (None: stop) if one waits, else _NOTHING.
+
+        Only while more wait than there are connections: a short queue is
+        spread over the connections rather than paired up on one (a slow
+        server would make the second message wait for the first).
+        """
+        if self._work.qsize() <= self.config.connections:
+            return _NOTHING
+        try:
+            return self._work.get_nowait()
+        except queue.Empty:
+            return _NOTHING
+
+    def _send_one(self, transport, row, prepared, date, following) -> Outcome:
         try:
             message_id, data = prepared.build(
                 client_id=row["client_id"],
@@ -134,9 +161,23 @@ class SenderPool:
             return Outcome(Delivery.Status.FAILED, str(exc))
         row["message_id"] = message_id
         self.limiter.wait()
-        # The envelope sender is the delivery's VERP address: a bounce to it
-        # names the delivery (deliverability.verp).
-        return transport.send(prepared.envelope_sender(row["pk"]), row["email"], data)
+        then = None
+        if following is not None and following is not _NOTHING:
+            next_row, next_prepared, _ = following
+            then = (_envelope_sender(next_row, next_prepared), next_row["email"])
+        return transport.send(
+            _envelope_sender(row, prepared), row["email"], data, then=then
+        )
+
+
+def _envelope_sender(row: dict, prepared: PreparedMessage):
+    """The delivery's VERP address (a bounce to it names the delivery,
+    deliverability.verp), made once though the row is sent to twice when
+    its envelope goes ahead."""
+    sender = row.get("envelope_sender")
+    if sender is None:
+        sender = row["envelope_sender"] = prepared.envelope_sender(row["pk"])
+    return sender
 
 
 def pause_failing_runs(
