@@ -20,7 +20,6 @@ server does not offer it.
 import contextlib
 import email
 import email.policy
-import re
 import smtplib
 import socket
 import ssl
@@ -34,8 +33,6 @@ from django.core.mail import EmailMessage, get_connection
 from mailing.addresses import InvalidAddress, WireAddress, wire_address
 from mailing.engine.tls import tls_context
 from mailing.models import Delivery
-
-_DOT_AT_LINE_START = re.compile(rb"(?m)^\.")
 
 
 @dataclass(frozen=True)
@@ -296,7 +293,7 @@ class SMTPTransport:
                 conn.getreply()
             else:
                 self._step = "DATA"
-                body = _DOT_AT_LINE_START.sub(b"..", data)
+                body = _dot_stuffed(data)
                 if not body.endswith(b"\r\n"):
                     body += b"\r\n"
                 ahead = self._envelope_ahead(conn, then)
@@ -423,6 +420,18 @@ class RateLimiter:
             self._next = slot + self.interval
         if slot > now:
             time.sleep(slot - now)
+
+
+def _dot_stuffed(data: bytes) -> bytes:
+    """A line that begins with a dot gets another (RFC 5321 §4.5.2). Lines
+    end in CRLF, so such a line follows a LF, or begins the message: two
+    byte replacements rather than a multi-line regex, which cost more than
+    building the message."""
+    if b"\n." in data:
+        data = data.replace(b"\n.", b"\n..")
+    if data.startswith(b"."):
+        data = b"." + data
+    return data
 
 
 def _envelope(sender: str, recipient: str, options) -> bytes:

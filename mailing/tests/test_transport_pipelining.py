@@ -2,13 +2,16 @@
 (RFC 2920 §3.1): one round trip per message, and nothing delivered that
 was not meant to be."""
 
+import re
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mailing.addresses import WireAddress
 from mailing.devtools.smtp_sink import SMTPSink
-from mailing.engine.transport import SMTPTransport
+from mailing.engine.transport import SMTPTransport, _dot_stuffed
 
 
 @pytest.fixture
@@ -146,3 +149,20 @@ def test_without_pipelining_nothing_goes_ahead(sink, transport, monkeypatch):
     assert {o.status for o in outcomes.values()} == {"sent"}
     assert not any(b"MAIL FROM" in w and b"\r\n.\r\n" in w for w in writes)
     assert len(sink.messages) == 3
+
+
+@given(st.lists(st.sampled_from([b".", b"\r\n", b"a", b" ", b".."]), max_size=30))
+def test_dot_stuffing_doubles_exactly_the_dots_that_begin_lines(parts):
+    data = b"".join(parts)
+    assert _dot_stuffed(data) == re.sub(rb"(?m)^\.", b"..", data)
+
+
+def test_lines_beginning_with_dots_arrive_as_written(sink, transport):
+    text = b".first\r\n..second\r\nmiddle . dot\r\n.\r\nlast.\r\n"
+    data = b"From: news@example.com\r\nSubject: Dots\r\n\r\n" + text
+    outcomes = [
+        transport.send(*envelope(n), data, then=envelope(n + 1) if n < 2 else None)
+        for n in (1, 2)
+    ]
+    assert [o.status for o in outcomes] == ["sent", "sent"]
+    assert [m.data.split(b"\r\n\r\n", 1)[1] for m in sink.messages] == [text, text]
