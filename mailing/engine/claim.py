@@ -17,7 +17,7 @@ import logging
 import threading
 from datetime import timedelta
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
@@ -87,21 +87,37 @@ def claim_deliveries(
 
 def _mark_claimed(rows, *, now, token, lease_seconds) -> list[dict]:
     """Mark the selected rows ours; the rows actually won."""
-    own_state = Q(status__in=[Delivery.Status.PENDING, Delivery.Status.DEFERRED]) | Q(
-        status=Delivery.Status.SENDING, lease_expires_at__lt=now
-    )
     ids = [row["pk"] for row in rows]
-    # The rows are locked (or, on SQLite, the database is): the update
-    # re-checks only the row's own state, without the joins.
-    won = (
-        Delivery.objects.filter(own_state, pk__in=ids)
-        .order_by()
-        .update(
-            status=Delivery.Status.SENDING,
-            claimed_by=token,
-            lease_expires_at=now + timedelta(seconds=lease_seconds),
+    expires = now + timedelta(seconds=lease_seconds)
+    if connection.vendor == "postgresql":
+        # This transaction's SELECT ... FOR UPDATE locked the rows: nothing
+        # changed them since, so the update goes by id alone (the primary
+        # key). The ids as one array: as an IN list, the ORM and the driver
+        # spent a Python call on each of a batch's 500 parameters (a third
+        # of a claim's CPU).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""UPDATE {Delivery._meta.db_table}
+                    SET status = %s, claimed_by = %s, lease_expires_at = %s
+                    WHERE id = ANY(%s::bigint[])""",
+                [Delivery.Status.SENDING, token, expires, ids],
+            )
+            won = cursor.rowcount
+    else:
+        # SQLite holds its write lock from the first read; the update still
+        # re-checks the row's own state, without the joins.
+        own_state = Q(
+            status__in=[Delivery.Status.PENDING, Delivery.Status.DEFERRED]
+        ) | Q(status=Delivery.Status.SENDING, lease_expires_at__lt=now)
+        won = (
+            Delivery.objects.filter(own_state, pk__in=ids)
+            .order_by()
+            .update(
+                status=Delivery.Status.SENDING,
+                claimed_by=token,
+                lease_expires_at=expires,
+            )
         )
-    )
     if won == len(rows):
         return rows
     # Without row locks someone else may have taken a few first.
