@@ -135,7 +135,7 @@ class SenderPool:
                     logger.debug("Closing the transport failed", exc_info=True)
 
     def _waiting(self):
-        """The next queued item (None: stop) if one waits, else _NOTHING.
+        """The next queued message if one waits, else _NOTHING.
 
         Only while more wait than there are connections: a short queue is
         spread over the connections rather than paired up on one (a slow
@@ -144,9 +144,14 @@ class SenderPool:
         if self._work.qsize() <= self.config.connections:
             return _NOTHING
         try:
-            return self._work.get_nowait()
+            item = self._work.get_nowait()
         except queue.Empty:
             return _NOTHING
+        if item is None:
+            # Each thread stops at a stop of its own: leave this one to it.
+            self._work.put(None)
+            return _NOTHING
+        return item
 
     def _send_one(self, transport, row, prepared, date, following) -> Outcome:
         try:
