@@ -204,7 +204,7 @@ class Dispatcher:
             senders.halt.set()
 
     def _stored(self, done, holdings: Holdings, writer, journal: Journal) -> None:
-        holdings.remove(settled.pk for _, settled, _ in done)
+        holdings.remove(settled.pk for _, settled in done)
         if writer.error is None:
             journal.stored_through(done[-1][0])
 

@@ -69,7 +69,7 @@ class Journal:
     """One dispatcher's journal, open and locked until `close()`.
 
     `record(settled)` appends a line and then hands the result on with
-    `handoff((seq, settled, line))`, under one lock, so results reach the writer
+    `handoff((seq, settled))`, under one lock, so results reach the writer
     in journal order; `stored_through(seq)` tells that every result up to
     `seq` is in the database, which lets retired files go.
     """
@@ -114,7 +114,7 @@ class Journal:
                     logger.exception("Writing the journal failed")
                     self.error = exc
             self._seq += 1
-            self._handoff((self._seq, settled, line))
+            self._handoff((self._seq, settled))
 
     def _append(self, line: bytes) -> None:
         if self._size >= ROTATE_BYTES:

@@ -235,12 +235,11 @@ class DispatchReport:
         return text
 
 
-def store_settled(settled: list[Settled], lines=None) -> set[int]:
+def store_settled(settled: list[Settled]) -> set[int]:
     """Write settled deliveries (the caller's transaction or its own); the
-    ids actually written: those still `sending` under their claim's token.
-    `lines`: their journal lines (journal.encode), when at hand."""
+    ids actually written: those still `sending` under their claim's token."""
     if connection.vendor == "postgresql":
-        return _write_postgresql(settled, lines)
+        return _write_postgresql(settled)
     return _write_generic(settled)
 
 
@@ -359,18 +358,14 @@ def _move_counters(written: list[Settled]) -> None:
 
 
 _POSTGRESQL_WRITE = """
-    WITH results AS (
-        -- Each element a Settled as the journal writes it (journal.encode):
-        -- bounce_class is its 14th field, the attempt its 12th.
-        SELECT json_array_elements(%s::json) AS e
-    ), v AS (
+    WITH v AS (
         SELECT (e->>0)::bigint AS id, e->>1 AS token, e->>2 AS status,
             (e->>3)::int AS attempts,
             (e->>4)::timestamptz AS last_attempt_at,
             (e->>5)::timestamptz AS next_attempt_at,
             e->>6 AS server_response, e->>7 AS message_id, e->>8 AS was,
-            e->>13 AS bounce_class
-        FROM results
+            e->>9 AS bounce_class
+        FROM json_array_elements(%s::json) AS e
     ), written AS (
         UPDATE {delivery} AS d SET
             status = v.status, attempts = v.attempts,
@@ -390,11 +385,10 @@ _POSTGRESQL_WRITE = """
         INSERT INTO {attempt}
             (delivery_id, number, attempted_at, outcome, reply_code,
              server_response)
-        SELECT (e->>0)::bigint, (a->>0)::int, (a->>1)::timestamptz, a->>2,
-            (a->>3)::smallint, a->>4
-        FROM results, LATERAL (SELECT e->11 AS a) AS attempt
-        WHERE json_typeof(a) = 'array'
-            AND (e->>0)::bigint IN (SELECT id FROM written)
+        SELECT (a->>0)::bigint, (a->>1)::int, (a->>2)::timestamptz, a->>3,
+            (a->>4)::smallint, a->>5
+        FROM json_array_elements(%s::json) AS a
+        WHERE (a->>0)::bigint IN (SELECT id FROM written)
     ), changes AS (
         SELECT run_id,
             count(*) FILTER (WHERE now_in = 'sent')
@@ -440,7 +434,7 @@ _POSTGRESQL_WRITE = """
 """
 
 
-def _write_postgresql(settled: list[Settled], lines=None) -> set[int]:
+def _write_postgresql(settled: list[Settled]) -> set[int]:
     """The same as `_write_generic`, as one statement; the ids written.
 
     The rows go as one JSON parameter, unpacked by json_array_elements()
@@ -450,9 +444,7 @@ def _write_postgresql(settled: list[Settled], lines=None) -> set[int]:
     update the deliveries still ours, log their attempts, move their
     runs' counters and suppress the addresses that bounced. One statement
     in autocommit is one round trip with its commit; deltas are summed per
-    run, one UPDATE of each. The JSON is the journal's: `lines`, the
-    journal lines of `settled` when the caller has them, are sent as they
-    are rather than encoded a second time.
+    run, one UPDATE of each.
     """
     sql = _POSTGRESQL_WRITE.format(
         delivery=Delivery._meta.db_table,
@@ -461,12 +453,19 @@ def _write_postgresql(settled: list[Settled], lines=None) -> set[int]:
         mailing=Mailing._meta.db_table,
         suppression=Suppression._meta.db_table,
     )
-    if lines is None:
-        results = json.dumps(settled, default=datetime.isoformat)
-    else:
-        results = "[" + b",".join(lines).decode() + "]"
+    rows = json.dumps(
+        [(*item[:9], item.bounce_class) for item in settled],
+        default=datetime.isoformat,
+    )
+    attempts = json.dumps(
+        [(item.pk, *item.attempt) for item in settled if item.attempt],
+        default=datetime.isoformat,
+    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [results, SMTP_SOURCE, SOFT_BOUNCE_DAYS, SOFT_BOUNCE_LIMIT])
+        cursor.execute(
+            sql,
+            [rows, attempts, SMTP_SOURCE, SOFT_BOUNCE_DAYS, SOFT_BOUNCE_LIMIT],
+        )
         return {pk for (pk,) in cursor.fetchall()}
 
 
@@ -561,10 +560,7 @@ class ResultWriter:
         for attempt in range(1, WRITE_TRIES + 1):
             try:
                 with self.db_lock:
-                    self._write(
-                        [settled for _, settled, _ in done],
-                        [line for _, _, line in done],
-                    )
+                    self._write([settled for _, settled in done])
                 return
             except Exception as exc:
                 if attempt == WRITE_TRIES or not isinstance(exc, DatabaseError):
@@ -576,17 +572,17 @@ class ResultWriter:
                     connection.close()  # a fresh connection for the next try
                 time.sleep(0.1 * attempt)
 
-    def _write(self, settled: list[Settled], lines: list[bytes]) -> None:
+    def _write(self, settled: list[Settled]) -> None:
         if self.shared_connection is None and connection.vendor == "postgresql":
             self._relax()
         if connection.vendor == "postgresql" and not connection.in_atomic_block:
             # One statement is a transaction of its own.
-            written = store_settled(settled, lines)
+            written = store_settled(settled)
         else:
             # Inside the caller's transaction a savepoint lets a failed
             # write be tried again.
             with transaction.atomic():
-                written = store_settled(settled, lines)
+                written = store_settled(settled)
         for item in settled:
             if item.pk in written:
                 self.report.count(item.kind)
