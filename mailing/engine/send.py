@@ -167,7 +167,7 @@ class SenderPool:
         row["message_id"] = message_id
         self.limiter.wait()
         then = None
-        if following is not None and following is not _NOTHING:
+        if following is not _NOTHING:
             next_row, next_prepared, _ = following
             then = (_envelope_sender(next_row, next_prepared), next_row["email"])
         return transport.send(
